@@ -1,0 +1,67 @@
+//! Exit codes scripts can rely on (listed in the README).
+
+use crate::profile::ProfileError;
+use crate::runtime::registry::RegistryError;
+use crate::runtime::{CallFailure, RuntimeError};
+
+/// A process exit status with a documented meaning.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum ExitCode {
+    Ok = 0,
+    /// Anything not listed below.
+    Failure = 1,
+    /// Bad command-line usage (clap).
+    Usage = 2,
+    /// A profile or input file is missing or invalid.
+    DataError = 3,
+    /// No plugin by that name.
+    PluginNotFound = 4,
+    /// The strategy itself returned an error (invalid input, unsupported, failed).
+    StrategyError = 5,
+    FuelExhausted = 10,
+    Timeout = 11,
+    MemoryLimit = 12,
+    Trap = 13,
+    InvalidOutput = 14,
+    Incompatible = 15,
+    NotAComponent = 16,
+}
+
+/// The exit code for an error from any command.
+pub fn exit_code(error: &anyhow::Error) -> ExitCode {
+    for cause in error.chain() {
+        if cause.downcast_ref::<ProfileError>().is_some() {
+            return ExitCode::DataError;
+        }
+        if let Some(e) = cause.downcast_ref::<RegistryError>() {
+            return match e {
+                RegistryError::NotFound { .. } => ExitCode::PluginNotFound,
+                RegistryError::Runtime(r) => runtime_code(r),
+                _ => ExitCode::Failure,
+            };
+        }
+        if let Some(e) = cause.downcast_ref::<CallFailure>() {
+            return runtime_code(&e.error);
+        }
+        if let Some(e) = cause.downcast_ref::<RuntimeError>() {
+            return runtime_code(e);
+        }
+    }
+    ExitCode::Failure
+}
+
+fn runtime_code(error: &RuntimeError) -> ExitCode {
+    match error {
+        RuntimeError::FuelExhausted { .. } => ExitCode::FuelExhausted,
+        RuntimeError::Timeout { .. } => ExitCode::Timeout,
+        RuntimeError::MemoryLimit { .. } => ExitCode::MemoryLimit,
+        RuntimeError::Trap { .. } => ExitCode::Trap,
+        RuntimeError::InvalidOutput { .. } => ExitCode::InvalidOutput,
+        RuntimeError::Incompatible { .. } => ExitCode::Incompatible,
+        RuntimeError::NotAComponent { .. } => ExitCode::NotAComponent,
+        RuntimeError::Strategy { .. } => ExitCode::StrategyError,
+        RuntimeError::Io { .. } => ExitCode::DataError,
+        _ => ExitCode::Failure,
+    }
+}

@@ -1,0 +1,13 @@
+//! Profiles: one deployment's knobs, baseline, goals and measurements.
+//!
+//! `load` reads a TOML file, checks it completely and returns either a whole
+//! [`Profile`] or every problem found, each with file, line and column. A
+//! profile is never half-loaded.
+
+mod model;
+mod parse;
+mod problem;
+
+pub use model::*;
+pub use parse::{load, parse};
+pub use problem::{did_you_mean, Problem, ProfileError};

@@ -1,0 +1,211 @@
+//! The profile's in-memory model: what a strategy may know about one
+//! deployment. Independent of the file format and of the WIT wire types.
+
+use serde::{Deserialize, Serialize};
+
+/// The value of one knob.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Value {
+    Flag(bool),
+    Integer(i64),
+    Real(f64),
+    Choice(String),
+}
+
+impl std::fmt::Display for Value {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Value::Flag(b) => write!(f, "{b}"),
+            Value::Integer(i) => write!(f, "{i}"),
+            Value::Real(x) => write!(f, "{x}"),
+            Value::Choice(s) => write!(f, "{s}"),
+        }
+    }
+}
+
+/// The values a knob may take.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum Domain {
+    Real {
+        low: f64,
+        high: f64,
+        #[serde(default)]
+        log: bool,
+        #[serde(default)]
+        step: Option<f64>,
+    },
+    Integer {
+        low: i64,
+        high: i64,
+        #[serde(default)]
+        log: bool,
+        #[serde(default)]
+        step: Option<i64>,
+    },
+    Choice {
+        values: Vec<String>,
+    },
+    Flag,
+}
+
+impl Domain {
+    /// Whether `value` lies in this domain (bounds, step grid, labels).
+    pub fn contains(&self, value: &Value) -> bool {
+        match (self, value) {
+            (Domain::Real { low, high, step, .. }, Value::Real(x)) => real_in_range(*x, *low, *high, *step),
+            (Domain::Real { low, high, step, .. }, Value::Integer(i)) => {
+                real_in_range(*i as f64, *low, *high, *step)
+            }
+            (Domain::Integer { low, high, step, .. }, Value::Integer(i)) => {
+                i >= low && i <= high && step.is_none_or(|s| s > 0 && (i - low) % s == 0)
+            }
+            (Domain::Choice { values }, Value::Choice(s)) => values.contains(s),
+            (Domain::Flag, Value::Flag(_)) => true,
+            _ => false,
+        }
+    }
+
+    /// A short description for error messages, e.g. `real in [0, 1]`.
+    pub fn describe(&self) -> String {
+        match self {
+            Domain::Real { low, high, log, step } => {
+                format!("a real in [{low}, {high}]{}{}", log_note(*log), step_note(*step))
+            }
+            Domain::Integer { low, high, log, step } => {
+                format!(
+                    "an integer in [{low}, {high}]{}{}",
+                    log_note(*log),
+                    step_note(*step)
+                )
+            }
+            Domain::Choice { values } => format!("one of {}", values.join(", ")),
+            Domain::Flag => "true or false".into(),
+        }
+    }
+
+    /// Brings an integer written for a real knob (`temperature = 1`) to the
+    /// type the domain expects.
+    pub fn coerce(&self, value: Value) -> Value {
+        match (self, value) {
+            (Domain::Real { .. }, Value::Integer(i)) => Value::Real(i as f64),
+            (_, v) => v,
+        }
+    }
+}
+
+fn real_in_range(x: f64, low: f64, high: f64, step: Option<f64>) -> bool {
+    if !(x.is_finite() && x >= low && x <= high) {
+        return false;
+    }
+    step.is_none_or(|s| {
+        let k = ((x - low) / s).round();
+        (low + k * s - x).abs() <= 1e-9 * s.abs().max(1.0)
+    })
+}
+
+fn log_note(log: bool) -> &'static str {
+    if log {
+        ", log scale"
+    } else {
+        ""
+    }
+}
+
+fn step_note<T: std::fmt::Display>(step: Option<T>) -> String {
+    step.map(|s| format!(", step {s}")).unwrap_or_default()
+}
+
+/// One knob of the search space.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Param {
+    pub name: String,
+    #[serde(flatten)]
+    pub domain: Domain,
+}
+
+/// A configuration: knob name to value, in search-space order.
+pub type Config = Vec<(String, Value)>;
+
+/// Whether a smaller or larger value of a metric is better.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    Minimize,
+    Maximize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Objective {
+    pub metric: String,
+    pub direction: Direction,
+}
+
+/// `low <= metric <= high`; at least one bound is set.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Constraint {
+    pub metric: String,
+    pub low: Option<f64>,
+    pub high: Option<f64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TrialState {
+    Complete,
+    Failed,
+    Running,
+    Pruned,
+}
+
+/// One measured (or in-flight) configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Trial {
+    pub number: u32,
+    pub config: Config,
+    pub metrics: Vec<(String, f64)>,
+    pub state: TrialState,
+}
+
+/// The traffic the deployment must serve.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Workload {
+    pub requests_per_day: Option<f64>,
+    pub peak_requests_per_second: Option<f64>,
+    pub mean_input_tokens: Option<f64>,
+    pub mean_output_tokens: Option<f64>,
+}
+
+/// One served request (per-request data for cost and quality strategies).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RequestRecord {
+    pub served_by: String,
+    pub prompt: Option<String>,
+    pub category: Option<String>,
+    pub latency_ms: Option<f64>,
+    pub input_tokens: Option<u32>,
+    pub output_tokens: Option<u32>,
+    pub cost_usd: Option<f64>,
+    pub score: Option<f64>,
+    pub timestamp_ms: Option<i64>,
+    pub extra: Vec<(String, f64)>,
+}
+
+/// Everything a strategy may know about one deployment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Profile {
+    pub name: String,
+    /// What the model does: `code-review`, `semantic-search`, ... or custom.
+    pub kind: String,
+    pub description: Option<String>,
+    pub space: Vec<Param>,
+    pub baseline: Config,
+    pub objectives: Vec<Objective>,
+    pub constraints: Vec<Constraint>,
+    pub workload: Workload,
+    pub trials: Vec<Trial>,
+    pub requests: Vec<RequestRecord>,
+    /// Strategy options chosen by the user.
+    pub options: Vec<(String, Value)>,
+}

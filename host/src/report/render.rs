@@ -1,0 +1,79 @@
+//! Plain-text rendering of strategy results for the terminal.
+
+use std::fmt::Write;
+
+use super::Report;
+use crate::profile::Config;
+
+/// Suggested configurations, one per line: `#1  temperature=0.2  model=a`.
+pub fn render_configs(configs: &[Config]) -> String {
+    let mut out = String::new();
+    if configs.is_empty() {
+        out.push_str("no configurations suggested\n");
+    }
+    for (i, config) in configs.iter().enumerate() {
+        let _ = writeln!(out, "#{:<3} {}", i + 1, config_line(config));
+    }
+    out
+}
+
+/// A report: each proposal with its config, predictions and rationale.
+pub fn render_report(report: &Report, baseline: &Config) -> String {
+    let mut out = String::new();
+    if report.proposals.is_empty() {
+        out.push_str("no proposals\n");
+    }
+    for (i, p) in report.proposals.iter().enumerate() {
+        let _ = writeln!(out, "{}. {}", i + 1, p.title);
+        let changes = changes_against(&p.config, baseline);
+        let _ = writeln!(out, "   config:  {}", config_line(&p.config));
+        if !changes.is_empty() {
+            let _ = writeln!(out, "   changes: {}", changes.join(", "));
+        }
+        for e in &p.predicted {
+            let interval = if e.low == e.high {
+                String::new()
+            } else {
+                format!("  (95%: {} .. {})", num(e.low), num(e.high))
+            };
+            let _ = writeln!(out, "   {:<24} {}{}", e.metric, num(e.value), interval);
+        }
+        let _ = writeln!(out, "   why: {}", p.rationale);
+    }
+    for note in &report.notes {
+        let _ = writeln!(out, "note: {note}");
+    }
+    out
+}
+
+fn config_line(config: &Config) -> String {
+    config
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("  ")
+}
+
+fn changes_against(config: &Config, baseline: &Config) -> Vec<String> {
+    config
+        .iter()
+        .filter_map(|(k, v)| {
+            let before = baseline.iter().find(|(b, _)| b == k).map(|(_, bv)| bv);
+            match before {
+                Some(bv) if bv == v => None,
+                Some(bv) => Some(format!("{k} {bv} → {v}")),
+                None => Some(format!("{k} = {v}")),
+            }
+        })
+        .collect()
+}
+
+fn num(x: f64) -> String {
+    if x == x.trunc() && x.abs() < 1e15 {
+        format!("{x:.0}")
+    } else if x.abs() >= 100.0 {
+        format!("{x:.1}")
+    } else {
+        format!("{x:.4}")
+    }
+}

@@ -1,0 +1,485 @@
+//! The plugin sandbox: one wasmtime engine per process, components compiled
+//! once (disk cache keyed by sha256 + engine), an `InstancePre` per plugin,
+//! and a fresh `Store` with fuel, an epoch deadline and a memory limiter for
+//! every call.
+//!
+//! Architecture invariant: only this module touches wasmtime, and only
+//! `convert` knows the WIT types.
+
+mod bindings;
+mod cache;
+pub mod contract;
+mod convert;
+mod error;
+mod limits;
+mod logs;
+pub mod registry;
+mod sandbox;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use wasmtime::component::{Component, Linker};
+use wasmtime::{Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, Trap, WasmBacktrace};
+
+pub use cache::LoadSource;
+pub use error::{CallFailure, RuntimeError, StrategyErrorKind};
+pub use limits::{Limits, Usage, MAX_MEMORY_BYTES};
+pub use logs::{LogLevel, LogLine, LogSource};
+
+use crate::profile::{Config, Profile, Value};
+use crate::report::Report;
+use bindings::{Plugin as PluginBindings, PluginPre};
+use convert::OutputSize;
+use sandbox::{CallState, MemoryGuard};
+
+/// The optimization types a strategy can implement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    Tuning,
+    Performance,
+    Cost,
+    Quality,
+}
+
+impl std::fmt::Display for Kind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Kind::Tuning => "tuning",
+            Kind::Performance => "performance",
+            Kind::Cost => "cost",
+            Kind::Quality => "quality",
+        })
+    }
+}
+
+/// An option a strategy understands.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OptionSpec {
+    pub name: String,
+    pub summary: String,
+    pub default: Value,
+}
+
+/// What a plugin says about itself.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PluginInfo {
+    pub name: String,
+    pub version: String,
+    pub kinds: Vec<Kind>,
+    pub summary: String,
+    pub options: Vec<OptionSpec>,
+}
+
+/// A loaded, linked plugin, ready to be called any number of times from any
+/// number of threads.
+#[derive(Clone)]
+pub struct Plugin {
+    pub info: PluginInfo,
+    /// The contract version the plugin was built against.
+    pub contract: semver::Version,
+    /// Hex sha256 of the component bytes.
+    pub sha256: String,
+    pub size_bytes: u64,
+    pub load_source: LoadSource,
+    pub load_time: Duration,
+    pre: PluginPre<CallState>,
+}
+
+impl std::fmt::Debug for Plugin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Plugin")
+            .field("info", &self.info)
+            .field("contract", &self.contract)
+            .field("sha256", &self.sha256)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A successful call: the value plus what it used and logged.
+#[derive(Debug, Clone, Serialize)]
+pub struct Called<T> {
+    pub value: T,
+    pub usage: Usage,
+    pub logs: Vec<LogLine>,
+}
+
+/// One engine and linker for the whole process.
+pub struct Runtime {
+    engine: Engine,
+    linker: Linker<CallState>,
+    cache: cache::ArtifactCache,
+    ticker: EpochTicker,
+}
+
+/// Epoch ticks per second; timeouts have this granularity.
+const TICK: Duration = Duration::from_millis(1);
+
+impl Runtime {
+    /// Builds the engine (pooling allocator when the OS allows the address
+    /// space reservation, on-demand otherwise) and the linker. `cache_dir`
+    /// holds compiled artifacts; `None` compiles every time.
+    pub fn new(cache_dir: Option<PathBuf>) -> Result<Self, RuntimeError> {
+        let engine = Engine::new(&engine_config(true))
+            .or_else(|_| Engine::new(&engine_config(false)))
+            .map_err(|e| RuntimeError::Internal(format!("cannot create the wasm engine: {e:#}")))?;
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker)
+            .and_then(|()| {
+                PluginBindings::add_to_linker::<_, wasmtime::component::HasSelf<_>>(&mut linker, |s| s)
+            })
+            .map_err(|e| RuntimeError::Internal(format!("cannot link host functions: {e:#}")))?;
+        let cache = cache::ArtifactCache::new(&engine, cache_dir);
+        let ticker = EpochTicker::start(engine.clone());
+        Ok(Runtime {
+            engine,
+            linker,
+            cache,
+            ticker,
+        })
+    }
+
+    /// Loads a component file (see [`Runtime::load_bytes`]).
+    pub fn load_file(&self, path: &Path) -> Result<Plugin, RuntimeError> {
+        let bytes = std::fs::read(path).map_err(|source| RuntimeError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        self.load_bytes(&bytes, path)
+    }
+
+    /// Compiles (or loads from the cache), checks the contract version,
+    /// links, and asks the plugin who it is. `origin` names the plugin in
+    /// errors.
+    pub fn load_bytes(&self, bytes: &[u8], origin: &Path) -> Result<Plugin, RuntimeError> {
+        let started = Instant::now();
+        check_component_header(bytes, origin)?;
+        let sha256 = hex(&Sha256::digest(bytes));
+        let (component, load_source) = self
+            .cache
+            .load(&self.engine, &sha256, || Component::new(&self.engine, bytes))
+            .map_err(|e| RuntimeError::NotAComponent {
+                path: origin.to_path_buf(),
+                why: format!("{e:#}"),
+            })?;
+        let contract = match contract::check(&self.engine, &component) {
+            contract::ContractCheck::Supported(v) => v,
+            contract::ContractCheck::Unsupported(found) => {
+                return Err(RuntimeError::Incompatible {
+                    found,
+                    supported: contract::supported_description(),
+                })
+            }
+        };
+        let pre = self
+            .linker
+            .instantiate_pre(&component)
+            .and_then(PluginPre::new)
+            .map_err(|e| RuntimeError::Incompatible {
+                found: format!(
+                    "{}@{contract} with imports this host does not provide ({e:#})",
+                    contract::PACKAGE
+                ),
+                supported: contract::supported_description(),
+            })?;
+        let mut plugin = Plugin {
+            info: PluginInfo {
+                name: String::new(),
+                version: String::new(),
+                kinds: Vec::new(),
+                summary: String::new(),
+                options: Vec::new(),
+            },
+            contract,
+            sha256,
+            size_bytes: bytes.len() as u64,
+            load_source,
+            load_time: Duration::ZERO,
+            pre,
+        };
+        let info = self
+            .call(
+                &plugin,
+                0,
+                &Limits::default(),
+                |p, store| p.aiopt_strategy_strategy().call_info(store),
+                convert::info_from_wit,
+            )
+            .map_err(|failure| failure.error)?;
+        plugin.info = info.value;
+        plugin.load_time = started.elapsed();
+        Ok(plugin)
+    }
+
+    /// Asks a tuning strategy for `count` configurations to evaluate next.
+    pub fn suggest(
+        &self,
+        plugin: &Plugin,
+        profile: &Profile,
+        count: u32,
+        seed: u64,
+        limits: &Limits,
+    ) -> Result<Called<Vec<Config>>, CallFailure> {
+        let input = convert::profile_to_wit(profile);
+        self.call(
+            plugin,
+            seed,
+            limits,
+            |p, store| {
+                p.aiopt_strategy_strategy()
+                    .call_suggest(store, &input, count, seed)
+            },
+            |result| {
+                let configs = result.map_err(convert::strategy_error)?;
+                check_output_size(&configs, limits)?;
+                configs.into_iter().map(convert::config_from_wit).collect()
+            },
+        )
+    }
+
+    /// Asks a strategy for proposals.
+    pub fn recommend(
+        &self,
+        plugin: &Plugin,
+        profile: &Profile,
+        seed: u64,
+        limits: &Limits,
+    ) -> Result<Called<Report>, CallFailure> {
+        let input = convert::profile_to_wit(profile);
+        self.call(
+            plugin,
+            seed,
+            limits,
+            |p, store| p.aiopt_strategy_strategy().call_recommend(store, &input, seed),
+            |result| {
+                let report = result.map_err(convert::strategy_error)?;
+                check_output_size(&report, limits)?;
+                convert::report_from_wit(report)
+            },
+        )
+    }
+
+    /// Runs one call in a fresh store and turns every way it can end into a
+    /// [`Called`] or a typed [`CallFailure`].
+    fn call<W, T>(
+        &self,
+        plugin: &Plugin,
+        seed: u64,
+        limits: &Limits,
+        invoke: impl FnOnce(&PluginBindings, &mut Store<CallState>) -> wasmtime::Result<W>,
+        finish: impl FnOnce(W) -> Result<T, RuntimeError>,
+    ) -> Result<Called<T>, CallFailure> {
+        let started = Instant::now();
+        let state = CallState::new(seed, limits.memory_bytes, limits.log_lines, limits.log_bytes);
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|s| &mut s.memory);
+        let fuel = limits.fuel.unwrap_or(u64::MAX);
+        let result = store.set_fuel(fuel).and_then(|()| {
+            store.set_epoch_deadline(self.ticker.ticks_for(limits.timeout));
+            let instance = plugin.pre.instantiate(&mut store)?;
+            invoke(&instance, &mut store)
+        });
+        let fuel_used = fuel - store.get_fuel().unwrap_or(0);
+        let stderr_tail = store.data_mut().drain_stdio();
+        let wall_time = started.elapsed();
+        let state = store.into_data();
+        let usage = Usage {
+            fuel: fuel_used,
+            peak_memory_bytes: state.memory.peak,
+            wall_time_us: wall_time.as_micros() as u64,
+        };
+        let logs = state.logs.finish();
+        let outcome = match result {
+            Ok(raw) => finish(raw),
+            Err(e) => Err(classify(e, &state.memory, limits, fuel_used, stderr_tail)),
+        };
+        match outcome {
+            Ok(value) => Ok(Called { value, usage, logs }),
+            Err(error) => Err(CallFailure { error, usage, logs }),
+        }
+    }
+}
+
+fn engine_config(pooling: bool) -> wasmtime::Config {
+    let mut config = wasmtime::Config::new();
+    config
+        .consume_fuel(true)
+        .epoch_interruption(true)
+        .cranelift_nan_canonicalization(true)
+        .wasm_backtrace_max_frames(std::num::NonZeroUsize::new(32));
+    if pooling {
+        let mut pool = PoolingAllocationConfig::new();
+        pool.total_component_instances(64)
+            .total_core_instances(512)
+            .total_memories(128)
+            .total_tables(512)
+            .max_core_instances_per_component(16)
+            .max_memories_per_component(4)
+            .max_tables_per_component(16)
+            .max_memory_size(MAX_MEMORY_BYTES as usize);
+        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    }
+    config
+}
+
+fn check_output_size(output: &impl OutputSize, limits: &Limits) -> Result<(), RuntimeError> {
+    let size = output.output_size();
+    if size > limits.output_bytes {
+        return Err(RuntimeError::InvalidOutput {
+            why: format!(
+                "the output is {:.1} MiB, over the {:.1} MiB limit",
+                size as f64 / (1u64 << 20) as f64,
+                limits.output_bytes as f64 / (1u64 << 20) as f64
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// Maps a wasmtime failure to the error a user can act on. Classification
+/// uses the typed trap and the limiter's record, never message text.
+fn classify(
+    error: wasmtime::Error,
+    memory: &MemoryGuard,
+    limits: &Limits,
+    fuel_used: u64,
+    stderr_tail: String,
+) -> RuntimeError {
+    if let Some(requested) = memory.refused {
+        return RuntimeError::MemoryLimit {
+            limit_bytes: limits.memory_bytes,
+            requested_bytes: Some(requested),
+        };
+    }
+    let backtrace = error
+        .downcast_ref::<WasmBacktrace>()
+        .map(|b| b.to_string())
+        .filter(|b| !b.trim().is_empty());
+    let message = match error.downcast_ref::<Trap>() {
+        Some(Trap::OutOfFuel) => {
+            return RuntimeError::FuelExhausted {
+                used: fuel_used,
+                limit: limits.fuel.unwrap_or(u64::MAX),
+            }
+        }
+        Some(Trap::Interrupt) => {
+            return RuntimeError::Timeout {
+                limit_ms: limits.timeout.as_millis() as u64,
+            }
+        }
+        Some(Trap::StackOverflow) => {
+            "stack overflow: the plugin recursed too deeply and exhausted the wasm call stack".to_string()
+        }
+        Some(trap) => match panic_message(&stderr_tail) {
+            Some(panic) => format!("the plugin panicked: {panic}"),
+            None => format!("{trap}"),
+        },
+        None => format!("{error:#}"),
+    };
+    RuntimeError::Trap {
+        message,
+        backtrace,
+        log_tail: stderr_tail,
+    }
+}
+
+/// Pulls a Rust panic message ("panicked at FILE:LINE:COL:\nMESSAGE") out of
+/// captured stderr.
+fn panic_message(stderr: &str) -> Option<String> {
+    let start = stderr.rfind("panicked at ")?;
+    let rest = &stderr[start + "panicked at ".len()..];
+    let (location, message) = rest.split_once('\n')?;
+    let message: Vec<&str> = message.lines().take_while(|l| !l.starts_with("note: ")).collect();
+    Some(format!(
+        "{} (at {})",
+        message.join(" ").trim(),
+        location.trim_end_matches(':')
+    ))
+}
+
+fn check_component_header(bytes: &[u8], origin: &Path) -> Result<(), RuntimeError> {
+    let not = |why: &str| RuntimeError::NotAComponent {
+        path: origin.to_path_buf(),
+        why: why.to_string(),
+    };
+    if bytes.len() < 8 || &bytes[..4] != b"\0asm" {
+        return Err(not("not WebAssembly (no `\\0asm` header)"));
+    }
+    match bytes[4..8] {
+        [0x0d, 0x00, 0x01, 0x00] => Ok(()),
+        [0x01, 0x00, 0x00, 0x00] => Err(not(
+            "it is a core WebAssembly module; build it for `wasm32-wasip2` (or wrap it with `wasm-tools component new`)",
+        )),
+        _ => Err(not("unknown WebAssembly binary version")),
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A background thread that advances the engine's epoch every [`TICK`],
+/// giving each call a wall-clock deadline without per-call threads.
+struct EpochTicker {
+    stop: Arc<AtomicBool>,
+}
+
+impl EpochTicker {
+    fn start(engine: Engine) -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&stop);
+        std::thread::Builder::new()
+            .name("aiopt-epoch".into())
+            .spawn(move || {
+                while !flag.load(Ordering::Relaxed) {
+                    std::thread::sleep(TICK);
+                    engine.increment_epoch();
+                }
+            })
+            .expect("spawning the epoch thread");
+        EpochTicker { stop }
+    }
+
+    fn ticks_for(&self, timeout: Duration) -> u64 {
+        (timeout.as_micros() / TICK.as_micros()).max(1) as u64 + 1
+    }
+}
+
+impl Drop for EpochTicker {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn extracts_rust_panic_messages() {
+        let stderr = "\nthread '<unnamed>' panicked at src/lib.rs:9:5:\nfixture panic: gave up\nnote: run with `RUST_BACKTRACE=1`";
+        assert_eq!(
+            panic_message(stderr).as_deref(),
+            Some("fixture panic: gave up (at src/lib.rs:9:5)")
+        );
+        assert_eq!(panic_message("nothing here"), None);
+    }
+
+    #[test]
+    fn tells_core_modules_and_junk_from_components() {
+        let path = Path::new("x.wasm");
+        let core = [0, b'a', b's', b'm', 1, 0, 0, 0];
+        let err = check_component_header(&core, path).unwrap_err().to_string();
+        assert!(err.contains("core WebAssembly module"), "{err}");
+        let err = check_component_header(b"hello world", path)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("not WebAssembly"), "{err}");
+        assert!(check_component_header(&[0, b'a', b's', b'm', 0x0d, 0, 1, 0], path).is_ok());
+    }
+}

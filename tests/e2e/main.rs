@@ -1,0 +1,9 @@
+//! End-to-end tests: the real `aiopt` binary, real plugins compiled to
+//! components, real files. One test binary (ripgrep's layout) so wasmtime is
+//! linked once.
+//!
+//! The plugins and fixtures must be built first: `cargo xtask test` does it.
+
+mod cli;
+mod runtime;
+mod util;

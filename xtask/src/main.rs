@@ -1,0 +1,174 @@
+//! `cargo xtask`: the project's build, test, demo and bench entry points, so
+//! that a fresh clone needs only the Rust toolchain (rust-analyzer's layout:
+//! a plain binary instead of shell scripts).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+
+const WASM_TARGET: &str = "wasm32-wasip2";
+const PLUGIN_PROFILE: &str = "plugin";
+
+const HELP: &str = "\
+cargo xtask <command>
+
+Commands:
+  build-plugins   build every plugin and test fixture for wasm32-wasip2
+                  (installs the target with rustup when missing)
+  demo            build plugins and aiopt, then run aiopt on the bundled example
+  test            build plugins, then fmt --check, clippy -D warnings and every test
+  bench           build plugins, then run the runtime benchmarks
+";
+
+fn main() -> Result<()> {
+    let task = std::env::args().nth(1).unwrap_or_default();
+    let root = workspace_root();
+    std::env::set_current_dir(&root)?;
+    let started = Instant::now();
+    match task.as_str() {
+        "build-plugins" => build_plugins(&root)?,
+        "demo" => demo(&root)?,
+        "test" => test(&root)?,
+        "bench" => bench(&root)?,
+        "" | "help" | "--help" | "-h" => {
+            print!("{HELP}");
+            return Ok(());
+        }
+        other => bail!("unknown task `{other}`\n\n{HELP}"),
+    }
+    eprintln!("xtask {task}: done in {:.0} s", started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the workspace")
+        .to_path_buf()
+}
+
+fn plugin_dir(root: &Path) -> PathBuf {
+    root.join("target").join(WASM_TARGET).join(PLUGIN_PROFILE)
+}
+
+fn run(cmd: &mut Command) -> Result<()> {
+    eprintln!("$ {}", describe(cmd));
+    let status = cmd
+        .status()
+        .with_context(|| format!("cannot start {}", describe(cmd)))?;
+    if !status.success() {
+        bail!("`{}` failed with {status}", describe(cmd));
+    }
+    Ok(())
+}
+
+fn describe(cmd: &Command) -> String {
+    std::iter::once(cmd.get_program().to_string_lossy().into_owned())
+        .chain(cmd.get_args().map(|a| a.to_string_lossy().into_owned()))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn cargo(root: &Path) -> Command {
+    let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    cmd.current_dir(root).env("AIOPT_PLUGIN_DIR", plugin_dir(root));
+    cmd
+}
+
+fn ensure_wasm_target() -> Result<()> {
+    let installed = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output()
+        .context("cannot run rustup; install the wasm32-wasip2 target by hand")?;
+    if String::from_utf8_lossy(&installed.stdout)
+        .lines()
+        .any(|l| l.trim() == WASM_TARGET)
+    {
+        return Ok(());
+    }
+    run(Command::new("rustup").args(["target", "add", WASM_TARGET]))
+}
+
+/// Package names of the crates under `dir` (one crate per subdirectory).
+fn packages_under(root: &Path, dir: &str) -> Result<Vec<String>> {
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir(root.join(dir)).with_context(|| format!("reading {dir}"))? {
+        let manifest = entry?.path().join("Cargo.toml");
+        let Ok(text) = std::fs::read_to_string(&manifest) else {
+            continue;
+        };
+        let name = text
+            .lines()
+            .find_map(|l| {
+                l.trim()
+                    .strip_prefix("name = \"")?
+                    .strip_suffix('"')
+                    .map(str::to_string)
+            })
+            .with_context(|| format!("no package name in {}", manifest.display()))?;
+        names.push(name);
+    }
+    names.sort();
+    Ok(names)
+}
+
+fn build_plugins(root: &Path) -> Result<()> {
+    ensure_wasm_target()?;
+    let mut packages = packages_under(root, "plugins")?;
+    packages.extend(packages_under(root, "tests/fixtures")?);
+    let mut cmd = cargo(root);
+    cmd.args(["build", "--target", WASM_TARGET, "--profile", PLUGIN_PROFILE]);
+    for p in &packages {
+        cmd.args(["-p", p]);
+    }
+    run(&mut cmd)
+}
+
+fn demo(root: &Path) -> Result<()> {
+    build_plugins(root)?;
+    run(cargo(root).args(["build", "--release", "-p", "aiopt"]))?;
+    let aiopt = root.join("target/release/aiopt");
+    let data = root.join("target/demo-data");
+    let profile = "examples/doc-generator/profile.toml";
+    let aiopt_cmd = |args: &[&str]| {
+        let mut cmd = Command::new(&aiopt);
+        cmd.current_dir(root).arg("--data-dir").arg(&data).args(args);
+        cmd
+    };
+    run(&mut aiopt_cmd(&["plugin", "list"]))?;
+    run(&mut aiopt_cmd(&["profile", "check", profile]))?;
+    run(&mut aiopt_cmd(&[
+        "plugin",
+        "run",
+        "random",
+        "--profile",
+        profile,
+        "--count",
+        "5",
+        "--seed",
+        "42",
+    ]))?;
+    run(&mut aiopt_cmd(&[
+        "plugin",
+        "run",
+        "random",
+        "--profile",
+        profile,
+        "--call",
+        "recommend",
+    ]))
+}
+
+fn test(root: &Path) -> Result<()> {
+    build_plugins(root)?;
+    run(cargo(root).args(["fmt", "--all", "--check"]))?;
+    run(cargo(root).args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))?;
+    run(cargo(root).args(["test", "--release", "--workspace"]))
+}
+
+fn bench(root: &Path) -> Result<()> {
+    build_plugins(root)?;
+    run(cargo(root).args(["bench", "-p", "aiopt", "--bench", "runtime"]))
+}
