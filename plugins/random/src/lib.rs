@@ -1,1 +1,595 @@
+//! Built-in strategy `random`: uniform random search.
+//!
+//! Random search is the baseline every other tuning strategy must beat, and
+//! the safe default when nothing is known about the space: it needs no model,
+//! handles every knob kind and parallelises perfectly. `suggest` draws
+//! configurations with [`Domain::sample`](aiopt_sdk::Domain::sample) and never
+//! repeats one already tried; `recommend` reports the best measured
+//! configuration for each objective.
+//!
+//! The algorithm is plain Rust ([`suggest`], [`recommend`], [`info`]) so
+//! native benchmarks and tests call exactly the code the plugin runs; the
+//! component export is a thin wrapper around it.
 
+#![forbid(unsafe_code)]
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use aiopt_sdk::stats::Summary;
+use aiopt_sdk::{
+    Assignment, Config, ConfigExt, ConfigKey, Error, Estimate, Info, Kind, Objective, Profile, Proposal,
+    Report, Rng, Strategy, Trial, TrialState,
+};
+
+/// How many draws `suggest` spends looking for one new configuration before
+/// it concludes the untried part of the space is too small to hit by chance
+/// and switches to enumerating it (finite spaces) or gives up (continuous
+/// spaces, where a repeat is practically impossible anyway).
+const MAX_ATTEMPTS: u32 = 100;
+
+/// The strategy type exported as the `random` plugin.
+pub struct Random;
+
+impl Strategy for Random {
+    fn info() -> Info {
+        info()
+    }
+
+    fn suggest(profile: Profile, count: u32, seed: u64) -> Result<Vec<Config>, Error> {
+        suggest(&profile, count, seed)
+    }
+
+    fn recommend(profile: Profile, seed: u64) -> Result<Report, Error> {
+        recommend(&profile, seed)
+    }
+}
+
+aiopt_sdk::export_strategy!(Random);
+
+/// The plugin's identity: `random`, this crate's version, kind `tuning`, no
+/// options.
+pub fn info() -> Info {
+    Info {
+        name: "random".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        kinds: vec![Kind::Tuning],
+        summary: "Uniform random search over the space, never repeating a tried configuration.".into(),
+        options: vec![],
+    }
+}
+
+/// `count` new configurations, each knob drawn with `Domain::sample` and
+/// assigned in search-space order.
+///
+/// No configuration is repeated, neither one from `profile.trials` (in any
+/// state: a running trial is already being measured) nor one earlier in the
+/// batch. A history configuration counts as tried when it gives every knob of
+/// the space the same value (extra knobs are ignored, a missing knob makes it
+/// a different configuration; stepped reals match within 1e-9 of a step).
+///
+/// On a finite space, while untried configurations are plentiful they are
+/// found by drawing and rejecting repeats, which keeps each knob's
+/// distribution (e.g. log-uniform). Once they are scarce (fewer than twice
+/// the number still wanted, or at least half the space tried, or 100 draws in
+/// a row were repeats) the remaining ones are drawn uniformly from the
+/// explicit list of untried configurations, which costs time proportional to
+/// the history, not to the space. When fewer untried configurations remain
+/// than asked for, all of them are returned (possibly none) and a warning is
+/// logged. Errors: an empty or invalid space is `Error::InvalidInput`.
+/// `count == 0` gives an empty list.
+///
+/// Deterministic: the same profile, count and seed give the same list.
+pub fn suggest(profile: &Profile, count: u32, seed: u64) -> Result<Vec<Config>, Error> {
+    profile.validate_space()?;
+    if count == 0 {
+        return Ok(Vec::new());
+    }
+    let mut rng = Rng::new(seed);
+    let out = match profile.space_size() {
+        Some(size) => suggest_finite(profile, size, count as usize, &mut rng),
+        None => suggest_continuous(profile, count as usize, &mut rng),
+    };
+    aiopt_sdk::debug!("random: suggested {} of {count} configurations", out.len());
+    Ok(out)
+}
+
+/// Suggestions in a space of `size` configurations, tracked by their index
+/// (see [`Grid`]) so that near-equal floats count as the same configuration.
+fn suggest_finite(profile: &Profile, size: u128, count: usize, rng: &mut Rng) -> Vec<Config> {
+    let grid = Grid::new(profile);
+    let mut tried: BTreeSet<u128> = profile
+        .trials
+        .iter()
+        .filter_map(|t| grid.index_of(&t.config))
+        .collect();
+    let tried_before = tried.len();
+    let mut out = Vec::new();
+    let mut scarce = false;
+    while out.len() < count {
+        let remaining = size - tried.len() as u128;
+        let wanted = count - out.len();
+        if remaining == 0 {
+            break;
+        }
+        scarce = scarce || remaining < 2 * wanted as u128 || 2 * tried.len() as u128 >= size;
+        if scarce {
+            let take = remaining.min(wanted as u128) as usize;
+            for index in pick_untried(&tried, remaining, take, rng) {
+                tried.insert(index);
+                out.push(grid.config_at(index));
+            }
+            break;
+        }
+        let fresh = (0..MAX_ATTEMPTS).find_map(|_| {
+            let config = profile.sample_config(rng);
+            let index = grid.index_of(&config)?;
+            (!tried.contains(&index)).then_some((index, config))
+        });
+        match fresh {
+            Some((index, config)) => {
+                tried.insert(index);
+                out.push(config);
+            }
+            None => scarce = true,
+        }
+    }
+    if out.len() < count {
+        aiopt_sdk::warn!(
+            "random: the search space is exhausted: it has {size} configurations and {tried_before} \
+             were already tried, so only {} new ones could be suggested instead of {count}",
+            out.len()
+        );
+    }
+    out
+}
+
+/// Suggestions in a space with a continuous knob, where repeats are
+/// recognised by exact [`ConfigKey`] and practically never happen.
+fn suggest_continuous(profile: &Profile, count: usize, rng: &mut Rng) -> Vec<Config> {
+    let mut seen: BTreeSet<ConfigKey> = profile
+        .trials
+        .iter()
+        .filter_map(|t| project(profile, &t.config))
+        .map(|c| c.key())
+        .collect();
+    let mut out = Vec::new();
+    while out.len() < count {
+        let fresh = (0..MAX_ATTEMPTS).find_map(|_| {
+            let config = profile.sample_config(rng);
+            seen.insert(config.key()).then_some(config)
+        });
+        match fresh {
+            Some(config) => out.push(config),
+            None => {
+                aiopt_sdk::warn!(
+                    "random: {MAX_ATTEMPTS} draws in a row repeated tried configurations; \
+                     returning {} of {count}",
+                    out.len()
+                );
+                break;
+            }
+        }
+    }
+    out
+}
+
+/// `config` restricted to the space's knobs, in space order; `None` when it
+/// lacks one of them.
+fn project(profile: &Profile, config: &[Assignment]) -> Option<Config> {
+    profile
+        .space
+        .iter()
+        .map(|p| {
+            config.value(&p.name).map(|v| Assignment {
+                name: p.name.clone(),
+                value: v.clone(),
+            })
+        })
+        .collect()
+}
+
+/// `take` distinct indices chosen uniformly among the `remaining` indices
+/// not in `tried`, in random order.
+///
+/// Robert Floyd's algorithm picks distinct ranks among the untried indices
+/// without listing them; one merge pass over the sorted `tried` set then
+/// turns rank `r` into the `r`-th untried index.
+fn pick_untried(tried: &BTreeSet<u128>, remaining: u128, take: usize, rng: &mut Rng) -> Vec<u128> {
+    let mut ranks = BTreeSet::new();
+    for j in remaining - take as u128..remaining {
+        let r = below_u128(rng, j + 1);
+        if !ranks.insert(r) {
+            ranks.insert(j);
+        }
+    }
+    let mut skipped = 0u128;
+    let mut tried_iter = tried.iter().peekable();
+    let mut picked: Vec<u128> = ranks
+        .into_iter()
+        .map(|r| {
+            while let Some(&&t) = tried_iter.peek() {
+                if t > r + skipped {
+                    break;
+                }
+                skipped += 1;
+                tried_iter.next();
+            }
+            r + skipped
+        })
+        .collect();
+    rng.shuffle(&mut picked);
+    picked
+}
+
+/// A uniform integer in `[0, n)` for spaces larger than `u64`; `Rng::below`
+/// when it fits, so small spaces draw exactly as `Rng` documents.
+fn below_u128(rng: &mut Rng, n: u128) -> u128 {
+    if let Ok(n) = u64::try_from(n) {
+        return u128::from(rng.below(n));
+    }
+    // Rejection sampling over the next power of two: unbiased, and at most
+    // two tries expected.
+    let bits = 128 - (n - 1).leading_zeros();
+    loop {
+        let x = (u128::from(rng.next_u64()) << 64 | u128::from(rng.next_u64())) >> (128 - bits);
+        if x < n {
+            return x;
+        }
+    }
+}
+
+/// Numbers the configurations of a finite space: the index of a
+/// configuration is its knobs' `Domain::grid_index` read as digits of a
+/// mixed-radix number, the first knob most significant.
+struct Grid<'a> {
+    profile: &'a Profile,
+    radices: Vec<u128>,
+}
+
+impl<'a> Grid<'a> {
+    fn new(profile: &'a Profile) -> Self {
+        let radices = profile
+            .space
+            .iter()
+            .map(|p| p.domain.cardinality().unwrap_or(0))
+            .collect();
+        Grid { profile, radices }
+    }
+
+    fn index_of(&self, config: &[Assignment]) -> Option<u128> {
+        let mut index = 0u128;
+        for (param, radix) in self.profile.space.iter().zip(&self.radices) {
+            let digit = param.domain.grid_index(config.value(&param.name)?)?;
+            index = index * radix + digit;
+        }
+        Some(index)
+    }
+
+    fn config_at(&self, mut index: u128) -> Config {
+        let mut config: Config = self
+            .profile
+            .space
+            .iter()
+            .zip(&self.radices)
+            .rev()
+            .map(|(param, radix)| {
+                let digit = index % radix;
+                index /= radix;
+                Assignment {
+                    name: param.name.clone(),
+                    value: param
+                        .domain
+                        .grid_value(digit)
+                        .expect("digit below the domain's cardinality"),
+                }
+            })
+            .collect();
+        config.reverse();
+        config
+    }
+}
+
+/// The best measured configuration for each objective.
+///
+/// Only `complete` trials whose metrics keep every constraint compete.
+/// Replicates (trials with the same [`ConfigKey`]) are one configuration:
+/// its value is their mean, with a 95% t-interval (`mean ± t·s/√n`; a single
+/// measurement gives `low == high == value`, and the rationale says so). The
+/// best is the lowest or highest mean by the objective's direction, ties going
+/// to the configuration measured first. Objectives won by the same
+/// configuration share one proposal. Each proposal predicts every metric
+/// measured for its configuration and explains, with numbers, why it won,
+/// compared with the baseline when the baseline configuration was measured.
+/// Notes count the trials skipped as infeasible, failed, pruned or running.
+///
+/// The result does not depend on `seed`: picking the best observation needs
+/// no randomness. Errors: no objectives, or no complete trial, is
+/// `Error::InvalidInput`.
+pub fn recommend(profile: &Profile, seed: u64) -> Result<Report, Error> {
+    let _ = seed;
+    if profile.objectives.is_empty() {
+        return Err(Error::InvalidInput(
+            "the profile has no objectives: add at least one metric to minimize or maximize".into(),
+        ));
+    }
+    let complete: Vec<&Trial> = profile.completed_trials().collect();
+    if complete.is_empty() {
+        return Err(Error::InvalidInput(format!(
+            "no measured trials: recommend needs at least one complete trial, and the profile has \
+             {} trials, none complete",
+            profile.trials.len()
+        )));
+    }
+
+    let mut groups: Vec<Group> = Vec::new();
+    let mut by_key: BTreeMap<ConfigKey, usize> = BTreeMap::new();
+    let mut infeasible = 0usize;
+    for trial in &complete {
+        if !profile.is_feasible(trial) {
+            infeasible += 1;
+            continue;
+        }
+        let slot = *by_key.entry(trial.config.key()).or_insert_with(|| {
+            groups.push(Group {
+                config: &trial.config,
+                trials: Vec::new(),
+            });
+            groups.len() - 1
+        });
+        groups[slot].trials.push(trial);
+    }
+
+    let baseline = Baseline::new(profile, &complete);
+    let mut notes = Vec::new();
+    // (group, objectives it wins with their sentences), in objective order.
+    let mut winners: Vec<(usize, Vec<(&Objective, String)>)> = Vec::new();
+    for objective in &profile.objectives {
+        let candidates: Vec<(usize, Summary)> = groups
+            .iter()
+            .enumerate()
+            .filter_map(|(i, g)| g.summary(&objective.metric).map(|s| (i, s)))
+            .collect();
+        let winner = candidates
+            .iter()
+            .fold(None::<&(usize, Summary)>, |best, c| match best {
+                Some(b) if !objective.direction.is_better(c.1.mean, b.1.mean) => Some(b),
+                _ => Some(c),
+            });
+        let Some(&(best, summary)) = winner else {
+            notes.push(format!(
+                "No feasible measured configuration reports {}, so there is no proposal for it.",
+                objective.metric
+            ));
+            continue;
+        };
+        let sentence = explain(objective, &groups[best], &summary, candidates.len(), &baseline);
+        match winners.iter_mut().find(|(g, _)| *g == best) {
+            Some((_, won)) => won.push((objective, sentence)),
+            None => winners.push((best, vec![(objective, sentence)])),
+        }
+    }
+
+    let proposals = winners
+        .into_iter()
+        .map(|(g, won)| proposal(&groups[g], &won, &baseline))
+        .collect();
+
+    let count = |state: TrialState| profile.trials.iter().filter(|t| t.state == state).count();
+    if infeasible > 0 {
+        notes.push(format!(
+            "{infeasible} of {} complete {} skipped as infeasible (a constraint broken or a \
+             constrained metric missing).",
+            complete.len(),
+            plural(complete.len(), "trial was", "trials were"),
+        ));
+        if groups.is_empty() {
+            notes.push(
+                "Every complete trial is infeasible: relax a constraint or measure other \
+                 configurations."
+                    .into(),
+            );
+        }
+    }
+    let failed = count(TrialState::Failed);
+    if failed > 0 {
+        notes.push(format!(
+            "{failed} {} skipped.",
+            plural(failed, "trial failed and was", "trials failed and were")
+        ));
+    }
+    let pruned = count(TrialState::Pruned);
+    if pruned > 0 {
+        notes.push(format!(
+            "{pruned} {} pruned and skipped.",
+            plural(pruned, "trial was", "trials were")
+        ));
+    }
+    let running = count(TrialState::Running);
+    if running > 0 {
+        notes.push(format!(
+            "{running} {} still running and not considered.",
+            plural(running, "trial is", "trials are")
+        ));
+    }
+    Ok(Report { proposals, notes })
+}
+
+/// The replicates of one feasible configuration.
+struct Group<'a> {
+    config: &'a Config,
+    trials: Vec<&'a Trial>,
+}
+
+impl Group<'_> {
+    /// The configuration's finite measurements of `metric`, summarised.
+    fn summary(&self, metric: &str) -> Option<Summary> {
+        summarize(&self.trials, metric)
+    }
+
+    /// "Trial 7" or "Trials 7, 12 and 15": the replicates that measured
+    /// `metric`.
+    fn who(&self, metric: &str) -> String {
+        let numbers: Vec<String> = self
+            .trials
+            .iter()
+            .filter(|t| t.metric(metric).is_some_and(f64::is_finite))
+            .map(|t| t.number.to_string())
+            .collect();
+        match numbers.as_slice() {
+            [one] => format!("Trial {one}"),
+            [init @ .., last] => format!("Trials {} and {last}", init.join(", ")),
+            [] => String::new(),
+        }
+    }
+}
+
+fn summarize(trials: &[&Trial], metric: &str) -> Option<Summary> {
+    let values: Vec<f64> = trials
+        .iter()
+        .filter_map(|t| t.metric(metric))
+        .filter(|v| v.is_finite())
+        .collect();
+    Summary::of(&values)
+}
+
+/// The measurements of the baseline configuration, feasible or not: the
+/// reference every improvement is stated against.
+struct Baseline<'a> {
+    key: Option<ConfigKey>,
+    trials: Vec<&'a Trial>,
+    feasible: bool,
+}
+
+impl<'a> Baseline<'a> {
+    fn new(profile: &Profile, complete: &[&'a Trial]) -> Self {
+        if profile.baseline.is_empty() {
+            return Baseline {
+                key: None,
+                trials: Vec::new(),
+                feasible: true,
+            };
+        }
+        let key = profile.baseline.key();
+        let trials: Vec<&Trial> = complete
+            .iter()
+            .copied()
+            .filter(|t| t.config.key() == key)
+            .collect();
+        let feasible = trials.iter().any(|t| profile.is_feasible(t));
+        Baseline {
+            key: Some(key),
+            trials,
+            feasible,
+        }
+    }
+
+    fn is(&self, config: &Config) -> bool {
+        self.key.as_ref() == Some(&config.key())
+    }
+}
+
+/// One sentence on why `group` wins `objective`.
+fn explain(
+    objective: &Objective,
+    group: &Group,
+    s: &Summary,
+    competitors: usize,
+    baseline: &Baseline,
+) -> String {
+    let metric = &objective.metric;
+    let best = objective.direction.superlative();
+    let value = if s.n == 1 {
+        num(s.mean)
+    } else {
+        format!("mean {}, 95% CI {} to {}", num(s.mean), num(s.low), num(s.high))
+    };
+    let who = match s.n {
+        1 => group.who(metric),
+        n => format!("{} ({n} replicates of one configuration)", group.who(metric)),
+    };
+    let (has, is) = if s.n == 1 { ("has", "is") } else { ("have", "are") };
+    let mut text = if competitors == 1 {
+        format!("{who} {is} the only feasible measured configuration reporting {metric} ({value})")
+    } else {
+        format!(
+            "{who} {has} the {best} {metric} ({value}) of {competitors} feasible measured \
+             configurations"
+        )
+    };
+    if baseline.is(group.config) {
+        text.push_str("; this is the baseline configuration, so keep it");
+    } else if let Some(base) = summarize(&baseline.trials, metric) {
+        text.push_str(&format!("; the baseline measured {}", num(base.mean)));
+        if base.mean != 0.0 {
+            let change = (s.mean - base.mean) / base.mean.abs() * 100.0;
+            let sign = if change < 0.0 { '−' } else { '+' };
+            text.push_str(&format!(" ({sign}{:.1}%)", change.abs()));
+        }
+        if !baseline.feasible {
+            text.push_str(" but breaks a constraint");
+        }
+    }
+    text.push('.');
+    text
+}
+
+fn proposal(group: &Group, won: &[(&Objective, String)], baseline: &Baseline) -> Proposal {
+    let reasons: Vec<String> = won
+        .iter()
+        .map(|(o, _)| format!("{} {}", o.direction.superlative(), o.metric))
+        .collect();
+    let title = if baseline.is(group.config) {
+        format!("Keep the baseline ({})", reasons.join(", "))
+    } else {
+        let first = group.trials[0].number;
+        format!("Use trial {first}'s configuration ({})", reasons.join(", "))
+    };
+    let mut metrics: Vec<&str> = Vec::new();
+    for trial in &group.trials {
+        for m in &trial.metrics {
+            if !metrics.contains(&m.metric.as_str()) {
+                metrics.push(&m.metric);
+            }
+        }
+    }
+    let predicted: Vec<Estimate> = metrics
+        .into_iter()
+        .filter_map(|m| group.summary(m).map(|s| s.estimate(m)))
+        .collect();
+    let mut rationale = won
+        .iter()
+        .map(|(_, sentence)| sentence.as_str())
+        .collect::<Vec<_>>()
+        .join(" ");
+    if group.trials.len() == 1 {
+        rationale.push_str(" Measured once, so each predicted interval is the value itself.");
+    }
+    Proposal {
+        title,
+        config: group.config.clone(),
+        predicted,
+        rationale,
+    }
+}
+
+/// A number for people: four significant digits, at least one decimal
+/// (`312.0`, `12.35`, `0.8734`, `0.0001099`), at most ten decimals.
+fn num(x: f64) -> String {
+    if x == 0.0 || !x.is_finite() {
+        return format!("{x:.1}");
+    }
+    let magnitude = x.abs().log10().floor() as i32;
+    let decimals = (3 - magnitude).clamp(1, 10) as usize;
+    format!("{x:.decimals$}")
+}
+
+fn plural<'s>(n: usize, one: &'s str, many: &'s str) -> &'s str {
+    if n == 1 {
+        one
+    } else {
+        many
+    }
+}
+
+#[cfg(test)]
+mod tests;

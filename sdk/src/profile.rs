@@ -1,0 +1,329 @@
+//! Questions every strategy asks of a profile and its trials.
+//!
+//! They are inherent methods on the generated types (which this crate owns),
+//! so authors need no import to call them and all strategies agree on the
+//! answers, e.g. on what "feasible" means.
+
+#![forbid(unsafe_code)]
+
+use crate::{
+    Assignment, Config, Constraint, Direction, Error, Param, Profile, Rng, Trial, TrialState, Value,
+};
+
+impl Profile {
+    /// The knob called `name` in the search space.
+    pub fn param(&self, name: &str) -> Option<&Param> {
+        self.space.iter().find(|p| p.name == name)
+    }
+
+    /// The value the baseline (today's configuration) gives knob `name`.
+    pub fn baseline_value(&self, name: &str) -> Option<&Value> {
+        self.baseline.iter().find(|a| a.name == name).map(|a| &a.value)
+    }
+
+    /// The user's value for strategy option `name`, if they set one.
+    pub fn option(&self, name: &str) -> Option<&Value> {
+        self.options.iter().find(|a| a.name == name).map(|a| &a.value)
+    }
+
+    /// Option `name` as a real, `default` when unset. Integers are accepted
+    /// and converted; any other kind is an [`Error::InvalidInput`] naming the
+    /// option, because silently using the default would hide a typo'd value.
+    pub fn option_f64(&self, name: &str, default: f64) -> Result<f64, Error> {
+        match self.option(name) {
+            None => Ok(default),
+            Some(v) => v.as_f64().ok_or_else(|| wrong_option(name, "a number", v)),
+        }
+    }
+
+    /// Option `name` as a non-negative integer, `default` when unset; a
+    /// negative integer or another kind is an [`Error::InvalidInput`].
+    pub fn option_u64(&self, name: &str, default: u64) -> Result<u64, Error> {
+        match self.option(name) {
+            None => Ok(default),
+            Some(v) => v
+                .as_i64()
+                .and_then(|i| u64::try_from(i).ok())
+                .ok_or_else(|| wrong_option(name, "a non-negative integer", v)),
+        }
+    }
+
+    /// Option `name` as a flag, `default` when unset; another kind is an
+    /// [`Error::InvalidInput`].
+    pub fn option_bool(&self, name: &str, default: bool) -> Result<bool, Error> {
+        match self.option(name) {
+            None => Ok(default),
+            Some(v) => v.as_bool().ok_or_else(|| wrong_option(name, "a flag", v)),
+        }
+    }
+
+    /// Option `name` as a label, `default` when unset; another kind is an
+    /// [`Error::InvalidInput`].
+    pub fn option_str<'a>(&'a self, name: &str, default: &'a str) -> Result<&'a str, Error> {
+        match self.option(name) {
+            None => Ok(default),
+            Some(v) => v.as_str().ok_or_else(|| wrong_option(name, "a label", v)),
+        }
+    }
+
+    /// The trials that were measured (`complete`), oldest first.
+    pub fn completed_trials(&self) -> impl Iterator<Item = &Trial> + '_ {
+        self.trials.iter().filter(|t| t.state == TrialState::Complete)
+    }
+
+    /// Whether `trial`'s metrics keep every constraint of the profile.
+    ///
+    /// A constraint on a metric the trial did not measure counts as broken
+    /// (the configuration cannot be shown to be safe), and so does a NaN
+    /// measurement. A profile without constraints finds every trial feasible,
+    /// whatever its state; combine with [`Trial::is_complete`] as needed.
+    pub fn is_feasible(&self, trial: &Trial) -> bool {
+        self.constraints
+            .iter()
+            .all(|c| trial.metric(&c.metric).is_some_and(|v| c.is_satisfied_by(v)))
+    }
+
+    /// Checks that the search space can be sampled: at least one knob, no
+    /// name twice, every domain valid (see [`crate::Domain::validate`]).
+    pub fn validate_space(&self) -> Result<(), Error> {
+        if self.space.is_empty() {
+            return Err(Error::InvalidInput(
+                "the search space is empty: add at least one knob".into(),
+            ));
+        }
+        for (i, param) in self.space.iter().enumerate() {
+            if self.space[..i].iter().any(|p| p.name == param.name) {
+                return Err(Error::InvalidInput(format!(
+                    "knob `{}` is listed twice in the search space",
+                    param.name
+                )));
+            }
+            param.validate()?;
+        }
+        Ok(())
+    }
+
+    /// The number of distinct configurations in the space: the product of
+    /// the knobs' [`crate::Domain::cardinality`]. `None` when some knob is
+    /// continuous or the product exceeds `u128`; `Some(0)` when some domain
+    /// is invalid or the space is empty.
+    pub fn space_size(&self) -> Option<u128> {
+        if self.space.is_empty() {
+            return Some(0);
+        }
+        let mut size: u128 = 1;
+        for p in &self.space {
+            let c = p.domain.cardinality()?;
+            if c == 0 {
+                return Some(0);
+            }
+            size = size.checked_mul(c)?;
+        }
+        Some(size)
+    }
+
+    /// One configuration drawn with [`crate::Domain::sample`] for every knob,
+    /// in space order (one draw per knob, rarely more).
+    pub fn sample_config(&self, rng: &mut Rng) -> Config {
+        self.space
+            .iter()
+            .map(|p| Assignment {
+                name: p.name.clone(),
+                value: p.domain.sample(rng),
+            })
+            .collect()
+    }
+}
+
+fn wrong_option(name: &str, expected: &str, got: &Value) -> Error {
+    Error::InvalidInput(format!(
+        "option `{name}` must be {expected}, got the {} `{got}`",
+        got.kind_name()
+    ))
+}
+
+impl Trial {
+    /// The trial's measurement of `metric` (the first, if it was reported
+    /// twice).
+    pub fn metric(&self, name: &str) -> Option<f64> {
+        self.metrics.iter().find(|m| m.metric == name).map(|m| m.value)
+    }
+
+    /// Whether the trial was measured (`TrialState::Complete`).
+    pub fn is_complete(&self) -> bool {
+        self.state == TrialState::Complete
+    }
+}
+
+impl Constraint {
+    /// Whether `value` keeps the bound: `low <= value <= high`, a missing
+    /// side being unbounded. NaN never does.
+    pub fn is_satisfied_by(&self, value: f64) -> bool {
+        !value.is_nan()
+            && self.low.is_none_or(|low| value >= low)
+            && self.high.is_none_or(|high| value <= high)
+    }
+}
+
+impl Direction {
+    /// Whether `a` is strictly better than `b` for this direction: smaller
+    /// when minimizing, larger when maximizing. A NaN on either side is
+    /// never better, so a failed measurement cannot win.
+    pub fn is_better(self, a: f64, b: f64) -> bool {
+        match self {
+            Direction::Minimize => a < b,
+            Direction::Maximize => a > b,
+        }
+    }
+
+    /// "lowest" or "highest": how rationales name the best value.
+    pub fn superlative(self) -> &'static str {
+        match self {
+            Direction::Minimize => "lowest",
+            Direction::Maximize => "highest",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Domain, Measurement};
+
+    fn trial(number: u32, metrics: &[(&str, f64)], state: TrialState) -> Trial {
+        Trial {
+            number,
+            config: vec![],
+            metrics: metrics
+                .iter()
+                .map(|(m, v)| Measurement {
+                    metric: (*m).into(),
+                    value: *v,
+                })
+                .collect(),
+            state,
+        }
+    }
+
+    fn profile() -> Profile {
+        Profile {
+            space: vec![
+                Param::new("batch", Domain::integer(1, 4)),
+                Param::new("model", Domain::choice(["a", "b"])),
+            ],
+            baseline: vec![Assignment {
+                name: "batch".into(),
+                value: Value::Integer(2),
+            }],
+            constraints: vec![Constraint {
+                metric: "latency_ms".into(),
+                low: None,
+                high: Some(100.0),
+            }],
+            options: vec![
+                Assignment {
+                    name: "alpha".into(),
+                    value: Value::Integer(3),
+                },
+                Assignment {
+                    name: "mode".into(),
+                    value: Value::Choice("fast".into()),
+                },
+                Assignment {
+                    name: "neg".into(),
+                    value: Value::Integer(-1),
+                },
+            ],
+            ..Profile::default()
+        }
+    }
+
+    #[test]
+    fn lookups() {
+        let p = profile();
+        assert_eq!(p.param("model").unwrap().name, "model");
+        assert!(p.param("nope").is_none());
+        assert_eq!(p.baseline_value("batch"), Some(&Value::Integer(2)));
+        assert_eq!(p.baseline_value("model"), None);
+        assert_eq!(p.space_size(), Some(8));
+    }
+
+    #[test]
+    fn typed_options_use_defaults_and_reject_wrong_kinds() {
+        let p = profile();
+        assert_eq!(p.option_f64("alpha", 0.5), Ok(3.0));
+        assert_eq!(p.option_f64("beta", 0.5), Ok(0.5));
+        assert_eq!(p.option_u64("alpha", 1), Ok(3));
+        assert!(p.option_u64("neg", 1).is_err());
+        assert_eq!(p.option_str("mode", "slow"), Ok("fast"));
+        assert_eq!(p.option_bool("verbose", true), Ok(true));
+        let Err(Error::InvalidInput(msg)) = p.option_bool("mode", false) else {
+            panic!("accepted a label as a flag");
+        };
+        assert!(msg.contains("`mode`") && msg.contains("fast"), "{msg}");
+    }
+
+    #[test]
+    fn feasibility_needs_every_constrained_metric() {
+        let p = profile();
+        assert!(p.is_feasible(&trial(0, &[("latency_ms", 80.0)], TrialState::Complete)));
+        assert!(p.is_feasible(&trial(0, &[("latency_ms", 100.0)], TrialState::Complete)));
+        assert!(!p.is_feasible(&trial(1, &[("latency_ms", 120.0)], TrialState::Complete)));
+        assert!(!p.is_feasible(&trial(2, &[("cost", 1.0)], TrialState::Complete)));
+        assert!(!p.is_feasible(&trial(3, &[("latency_ms", f64::NAN)], TrialState::Complete)));
+        let open = Profile::default();
+        assert!(open.is_feasible(&trial(4, &[], TrialState::Failed)));
+    }
+
+    #[test]
+    fn completed_trials_and_metrics() {
+        let mut p = profile();
+        p.trials = vec![
+            trial(0, &[("x", 1.0), ("x", 2.0)], TrialState::Complete),
+            trial(1, &[], TrialState::Failed),
+            trial(2, &[], TrialState::Running),
+            trial(3, &[("x", 3.0)], TrialState::Complete),
+        ];
+        let numbers: Vec<u32> = p.completed_trials().map(|t| t.number).collect();
+        assert_eq!(numbers, [0, 3]);
+        assert_eq!(p.trials[0].metric("x"), Some(1.0));
+        assert_eq!(p.trials[0].metric("y"), None);
+    }
+
+    #[test]
+    fn direction_is_strict_and_nan_never_wins() {
+        assert!(Direction::Minimize.is_better(1.0, 2.0));
+        assert!(!Direction::Minimize.is_better(2.0, 2.0));
+        assert!(Direction::Maximize.is_better(3.0, 2.0));
+        assert!(!Direction::Maximize.is_better(f64::NAN, 2.0));
+        assert!(!Direction::Minimize.is_better(1.0, f64::NAN));
+    }
+
+    #[test]
+    fn space_validation() {
+        assert!(profile().validate_space().is_ok());
+        assert!(Profile::default().validate_space().is_err());
+        let mut twice = profile();
+        twice.space.push(Param::new("batch", Domain::Flag));
+        assert!(twice.validate_space().is_err());
+        let mut bad = profile();
+        bad.space.push(Param::new("t", Domain::real(1.0, 0.0)));
+        assert!(bad.validate_space().is_err());
+        assert_eq!(bad.space_size(), Some(0));
+        let mut continuous = profile();
+        continuous.space.push(Param::new("t", Domain::real(0.0, 1.0)));
+        assert_eq!(continuous.space_size(), None);
+    }
+
+    #[test]
+    fn sample_config_follows_space_order() {
+        let p = profile();
+        let mut rng = Rng::new(3);
+        let c = p.sample_config(&mut rng);
+        let names: Vec<&str> = c.iter().map(|a| a.name.as_str()).collect();
+        assert_eq!(names, ["batch", "model"]);
+        for (a, param) in c.iter().zip(&p.space) {
+            assert!(param.domain.contains(&a.value));
+        }
+    }
+}
