@@ -1,1 +1,312 @@
-fn main() {}
+//! Runtime benchmarks (`cargo xtask bench`): what a plugin call costs.
+//!
+//! Measures: cold compile; load from the disk cache; fresh store, instantiate
+//! and a trivial call; `random.suggest` through the sandbox with 10, 100 and
+//! 1,000 trials of history; and the same `random` code called natively, as a
+//! ratio. The trial history is synthetic (generated below, labelled as
+//! such): it exercises sizes, not optimization quality.
+//!
+//! A plain harness (median of many runs after warm-up) instead of criterion:
+//! one less heavy dependency in CI's build, and the numbers needed here are
+//! medians of operations from microseconds to a tenth of a second.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use aiopt::profile::{
+    self, Direction, Domain, Objective, Param, Profile, Trial, TrialState, Value, Workload,
+};
+use aiopt::runtime::{Limits, Runtime};
+
+fn main() {
+    let wasm_path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/wasm32-wasip2/plugin/aiopt_random.wasm");
+    let bytes = std::fs::read(&wasm_path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e}; run `cargo xtask bench`, which builds the plugins first",
+            wasm_path.display()
+        )
+    });
+    println!(
+        "aiopt runtime benchmarks ({} KiB component)\n",
+        bytes.len() / 1024
+    );
+    println!("{:<52} {:>12} {:>12} {:>12}", "operation", "median", "p10", "p90");
+
+    let cold = Runtime::new(None).expect("runtime");
+    measure("cold compile + link + info (no cache)", 10, || {
+        cold.load_bytes(&bytes, &wasm_path).expect("load");
+    });
+
+    let cache = tempfile::tempdir().expect("temp dir");
+    Runtime::new(Some(cache.path().to_path_buf()))
+        .and_then(|rt| rt.load_bytes(&bytes, &wasm_path))
+        .expect("fill the cache");
+    let warm = Runtime::new(Some(cache.path().to_path_buf())).expect("runtime");
+    measure("load from disk cache + link + info", 50, || {
+        let plugin = warm.load_bytes(&bytes, &wasm_path).expect("load");
+        assert_eq!(plugin.load_source, aiopt::runtime::LoadSource::Cache);
+    });
+
+    let plugin = warm.load_bytes(&bytes, &wasm_path).expect("load");
+    let limits = Limits::default();
+    measure("fresh store + instantiate + info() call", 2000, || {
+        warm.info(&plugin, &limits).expect("info");
+    });
+
+    let mut ratios = Vec::new();
+    for trials in [10usize, 100, 1000] {
+        let host_profile = synthetic_profile(trials);
+        let guest_profile = to_sdk(&host_profile);
+        let iterations = if trials == 1000 { 300 } else { 1000 };
+        let wasm = measure(
+            &format!("random.suggest(1), {trials} trials, WASM"),
+            iterations,
+            || {
+                warm.suggest(&plugin, &host_profile, 1, 42, &limits)
+                    .expect("suggest");
+            },
+        );
+        let native = measure(
+            &format!("random.suggest(1), {trials} trials, native"),
+            iterations,
+            || {
+                aiopt_random::suggest(&guest_profile, 1, 42).expect("suggest");
+            },
+        );
+        let fuel = warm
+            .suggest(&plugin, &host_profile, 1, 42, &limits)
+            .expect("suggest")
+            .usage
+            .fuel;
+        ratios.push((trials, wasm.as_secs_f64() / native.as_secs_f64(), fuel));
+    }
+    println!();
+    for (trials, ratio, fuel) in ratios {
+        println!("WASM / native at {trials:>4} trials: {ratio:>5.2}x   (fuel per call: {fuel})");
+    }
+}
+
+/// Runs `f` after warm-up and prints the median, p10 and p90.
+fn measure(name: &str, iterations: usize, mut f: impl FnMut()) -> Duration {
+    for _ in 0..iterations.div_ceil(10) {
+        f();
+    }
+    let mut times: Vec<Duration> = (0..iterations)
+        .map(|_| {
+            let start = Instant::now();
+            f();
+            start.elapsed()
+        })
+        .collect();
+    times.sort();
+    let at = |q: f64| times[((times.len() - 1) as f64 * q) as usize];
+    println!(
+        "{name:<52} {:>12} {:>12} {:>12}",
+        show(at(0.5)),
+        show(at(0.1)),
+        show(at(0.9))
+    );
+    at(0.5)
+}
+
+fn show(d: Duration) -> String {
+    let us = d.as_secs_f64() * 1e6;
+    if us >= 1000.0 {
+        format!("{:.2} ms", us / 1000.0)
+    } else {
+        format!("{us:.1} µs")
+    }
+}
+
+/// A mixed search space with `trials` synthetic completed trials (SYNTHETIC:
+/// values come from a fixed LCG, only their size matters here).
+fn synthetic_profile(trials: usize) -> Profile {
+    let space = vec![
+        param(
+            "learning_rate",
+            Domain::Real {
+                low: 1e-5,
+                high: 1e-1,
+                log: true,
+                step: None,
+            },
+        ),
+        param(
+            "dropout",
+            Domain::Real {
+                low: 0.0,
+                high: 0.5,
+                log: false,
+                step: Some(0.05),
+            },
+        ),
+        param(
+            "layers",
+            Domain::Integer {
+                low: 1,
+                high: 8,
+                log: false,
+                step: None,
+            },
+        ),
+        param(
+            "batch_size",
+            Domain::Integer {
+                low: 8,
+                high: 512,
+                log: true,
+                step: None,
+            },
+        ),
+        param(
+            "optimizer",
+            Domain::Choice {
+                values: vec!["adam".into(), "sgd".into(), "adamw".into()],
+            },
+        ),
+        param("warmup", Domain::Flag),
+    ];
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let mut next = move || {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (state >> 11) as f64 / (1u64 << 53) as f64
+    };
+    let trials = (0..trials)
+        .map(|n| Trial {
+            number: n as u32,
+            config: vec![
+                ("learning_rate".into(), Value::Real(1e-5 * (1e4f64).powf(next()))),
+                ("dropout".into(), Value::Real((next() * 10.0).floor() * 0.05)),
+                ("layers".into(), Value::Integer(1 + (next() * 8.0) as i64 % 8)),
+                ("batch_size".into(), Value::Integer(8 + (next() * 504.0) as i64)),
+                (
+                    "optimizer".into(),
+                    Value::Choice(["adam", "sgd", "adamw"][(next() * 3.0) as usize % 3].into()),
+                ),
+                ("warmup".into(), Value::Flag(next() < 0.5)),
+            ],
+            metrics: vec![
+                ("accuracy".into(), next()),
+                ("latency_p95_ms".into(), 100.0 + 900.0 * next()),
+            ],
+            state: TrialState::Complete,
+        })
+        .collect();
+    Profile {
+        name: "bench".into(),
+        kind: "synthetic".into(),
+        description: None,
+        baseline: vec![
+            ("learning_rate".into(), Value::Real(1e-3)),
+            ("dropout".into(), Value::Real(0.1)),
+            ("layers".into(), Value::Integer(4)),
+            ("batch_size".into(), Value::Integer(64)),
+            ("optimizer".into(), Value::Choice("adam".into())),
+            ("warmup".into(), Value::Flag(true)),
+        ],
+        space,
+        objectives: vec![Objective {
+            metric: "accuracy".into(),
+            direction: Direction::Maximize,
+        }],
+        constraints: Vec::new(),
+        workload: Workload::default(),
+        trials,
+        requests: Vec::new(),
+        options: Vec::new(),
+    }
+}
+
+fn param(name: &str, domain: Domain) -> Param {
+    Param {
+        name: name.into(),
+        domain,
+    }
+}
+
+/// The same profile as the SDK's (guest) types, for the native call.
+fn to_sdk(p: &Profile) -> aiopt_sdk::Profile {
+    use aiopt_sdk as sdk;
+    let value = |v: &Value| match v {
+        Value::Real(x) => sdk::Value::Real(*x),
+        Value::Integer(i) => sdk::Value::Integer(*i),
+        Value::Choice(s) => sdk::Value::Choice(s.clone()),
+        Value::Flag(b) => sdk::Value::Flag(*b),
+    };
+    let config = |c: &profile::Config| -> sdk::Config {
+        c.iter()
+            .map(|(name, v)| sdk::Assignment {
+                name: name.clone(),
+                value: value(v),
+            })
+            .collect()
+    };
+    sdk::Profile {
+        name: p.name.clone(),
+        model_kind: p.kind.clone(),
+        space: p
+            .space
+            .iter()
+            .map(|param| sdk::Param {
+                name: param.name.clone(),
+                domain: match &param.domain {
+                    Domain::Real { low, high, log, step } => sdk::Domain::Real(sdk::RealRange {
+                        low: *low,
+                        high: *high,
+                        log: *log,
+                        step: *step,
+                    }),
+                    Domain::Integer { low, high, log, step } => sdk::Domain::Integer(sdk::IntRange {
+                        low: *low,
+                        high: *high,
+                        log: *log,
+                        step: *step,
+                    }),
+                    Domain::Choice { values } => sdk::Domain::Choice(values.clone()),
+                    Domain::Flag => sdk::Domain::Flag,
+                },
+            })
+            .collect(),
+        baseline: config(&p.baseline),
+        objectives: p
+            .objectives
+            .iter()
+            .map(|o| sdk::Objective {
+                metric: o.metric.clone(),
+                direction: match o.direction {
+                    Direction::Minimize => sdk::Direction::Minimize,
+                    Direction::Maximize => sdk::Direction::Maximize,
+                },
+            })
+            .collect(),
+        constraints: Vec::new(),
+        workload: sdk::Workload {
+            requests_per_day: None,
+            peak_requests_per_second: None,
+            mean_input_tokens: None,
+            mean_output_tokens: None,
+        },
+        trials: p
+            .trials
+            .iter()
+            .map(|t| sdk::Trial {
+                number: t.number,
+                config: config(&t.config),
+                metrics: t
+                    .metrics
+                    .iter()
+                    .map(|(m, v)| sdk::Measurement {
+                        metric: m.clone(),
+                        value: *v,
+                    })
+                    .collect(),
+                state: sdk::TrialState::Complete,
+            })
+            .collect(),
+        requests: Vec::new(),
+        options: Vec::new(),
+    }
+}

@@ -126,8 +126,9 @@ fn hostile_plugins_map_to_exit_codes() {
         let run = env.aiopt(&args);
         run.expect_code(*code);
         assert_eq!(run.json()["error"]["kind"], *kind, "{name}");
+        // The guest's own panic output is echoed; the host itself must not panic.
         assert!(
-            !run.stderr().contains("panicked"),
+            !run.stderr().contains("thread 'main'"),
             "the host must not panic:\n{}",
             run.stderr()
         );

@@ -193,10 +193,7 @@ fn list(runtime: &Runtime, registry: &Registry, json: bool) -> anyhow::Result<()
         println!("no plugins: this binary has no built-ins and none are installed");
         return Ok(());
     }
-    println!(
-        "{:<16} {:<9} {:<24} {:<9} {:<12} {}",
-        "NAME", "VERSION", "KINDS", "CONTRACT", "SHA256", "SOURCE"
-    );
+    println!("NAME             VERSION   KINDS                    CONTRACT  SHA256       SOURCE");
     for (name, source, loaded) in &entries {
         match loaded {
             Ok(p) => println!(
@@ -256,10 +253,10 @@ fn run_call(runtime: &Runtime, registry: &Registry, args: &RunArgs) -> anyhow::R
     let outcome = match args.call {
         CallKind::Suggest => runtime
             .suggest(&plugin, &profile, args.count, args.seed, &limits)
-            .map(|c| map_called(c, |v| json!(SerConfigs(&v)), |v| report::render_configs(&v))),
+            .map(|c| map_called(c, |v| json!(SerConfigs(v)), |v| report::render_configs(v))),
         CallKind::Recommend => runtime
             .recommend(&plugin, &profile, args.seed, &limits)
-            .map(|c| map_called(c, |r| json!(r), |r| report::render_report(&r, &profile.baseline))),
+            .map(|c| map_called(c, |r| json!(r), |r| report::render_report(r, &profile.baseline))),
     };
     match outcome {
         Ok(called) => {

@@ -79,6 +79,8 @@ struct Checker<'a> {
 }
 
 type Node<'i> = Spanned<DeValue<'i>>;
+/// A key and its value in a TOML table.
+type Entry<'t, 'i> = (&'t Spanned<std::borrow::Cow<'i, str>>, &'t Node<'i>);
 
 impl Checker<'_> {
     fn problem(&mut self, offset: usize, message: impl Into<String>) {
@@ -413,10 +415,7 @@ impl Checker<'_> {
         space: &[Param],
         at: usize,
         what: &str,
-    ) -> (
-        Option<Config>,
-        Vec<(&'t Spanned<std::borrow::Cow<'i, str>>, &'t Node<'i>)>,
-    ) {
+    ) -> (Option<Config>, Vec<Entry<'t, 'i>>) {
         let mut config = Vec::new();
         let mut complete = true;
         for param in space {

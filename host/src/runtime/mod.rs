@@ -202,18 +202,24 @@ impl Runtime {
             load_time: Duration::ZERO,
             pre,
         };
-        let info = self
-            .call(
-                &plugin,
-                0,
-                &Limits::default(),
-                |p, store| p.aiopt_strategy_strategy().call_info(store),
-                convert::info_from_wit,
-            )
-            .map_err(|failure| failure.error)?;
-        plugin.info = info.value;
+        plugin.info = self
+            .info(&plugin, &Limits::default())
+            .map_err(|failure| failure.error)?
+            .value;
         plugin.load_time = started.elapsed();
         Ok(plugin)
+    }
+
+    /// Asks the plugin who it is: the cheapest possible call (fresh store,
+    /// instantiate, one export), also what the benchmarks time.
+    pub fn info(&self, plugin: &Plugin, limits: &Limits) -> Result<Called<PluginInfo>, CallFailure> {
+        self.call(
+            plugin,
+            0,
+            limits,
+            |p, store| p.aiopt_strategy_strategy().call_info(store),
+            convert::info_from_wit,
+        )
     }
 
     /// Asks a tuning strategy for `count` configurations to evaluate next.
