@@ -13,9 +13,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use aiopt::profile::{
-    self, Direction, Domain, Objective, Param, Profile, Trial, TrialState, Value, Workload,
-};
+use aiopt::profile::{Direction, Domain, Objective, Param, Profile, Trial, TrialState, Value, Workload};
 use aiopt::runtime::{Limits, Runtime};
 
 fn main() {
@@ -34,6 +32,14 @@ fn main() {
     println!("{:<52} {:>12} {:>12} {:>12}", "operation", "median", "p10", "p90");
 
     let cold = Runtime::new(None).expect("runtime");
+    println!(
+        "instance allocator: {}\n",
+        if cold.uses_pooling() {
+            "pooling"
+        } else {
+            "on-demand (pooling refused by the OS)"
+        }
+    );
     measure("cold compile + link + info (no cache)", 10, || {
         cold.load_bytes(&bytes, &wasm_path).expect("load");
     });
@@ -72,6 +78,14 @@ fn main() {
             iterations,
             || {
                 aiopt_random::suggest(&guest_profile, 1, 42).expect("suggest");
+            },
+        );
+        measure(
+            &format!("  transfer only: suggest(0), {trials} trials, WASM"),
+            iterations,
+            || {
+                warm.suggest(&plugin, &host_profile, 0, 42, &limits)
+                    .expect("suggest");
             },
         );
         let fuel = warm
@@ -227,7 +241,9 @@ fn param(name: &str, domain: Domain) -> Param {
     }
 }
 
-/// The same profile as the SDK's (guest) types, for the native call.
+/// The same profile as the SDK's (guest) types, for the native call: the
+/// positional history the contract sends (knob values in space order, metric
+/// values in `metrics` order).
 fn to_sdk(p: &Profile) -> aiopt_sdk::Profile {
     use aiopt_sdk as sdk;
     let value = |v: &Value| match v {
@@ -236,14 +252,7 @@ fn to_sdk(p: &Profile) -> aiopt_sdk::Profile {
         Value::Choice(s) => sdk::Value::Choice(s.clone()),
         Value::Flag(b) => sdk::Value::Flag(*b),
     };
-    let config = |c: &profile::Config| -> sdk::Config {
-        c.iter()
-            .map(|(name, v)| sdk::Assignment {
-                name: name.clone(),
-                value: value(v),
-            })
-            .collect()
-    };
+    let metrics: Vec<String> = vec!["accuracy".into(), "latency_p95_ms".into()];
     sdk::Profile {
         name: p.name.clone(),
         model_kind: p.kind.clone(),
@@ -270,7 +279,14 @@ fn to_sdk(p: &Profile) -> aiopt_sdk::Profile {
                 },
             })
             .collect(),
-        baseline: config(&p.baseline),
+        baseline: p
+            .baseline
+            .iter()
+            .map(|(name, v)| sdk::Assignment {
+                name: name.clone(),
+                value: value(v),
+            })
+            .collect(),
         objectives: p
             .objectives
             .iter()
@@ -282,31 +298,20 @@ fn to_sdk(p: &Profile) -> aiopt_sdk::Profile {
                 },
             })
             .collect(),
-        constraints: Vec::new(),
-        workload: sdk::Workload {
-            requests_per_day: None,
-            peak_requests_per_second: None,
-            mean_input_tokens: None,
-            mean_output_tokens: None,
-        },
         trials: p
             .trials
             .iter()
             .map(|t| sdk::Trial {
                 number: t.number,
-                config: config(&t.config),
-                metrics: t
-                    .metrics
+                values: t.config.iter().map(|(_, v)| value(v)).collect(),
+                metrics: metrics
                     .iter()
-                    .map(|(m, v)| sdk::Measurement {
-                        metric: m.clone(),
-                        value: *v,
-                    })
+                    .map(|m| t.metrics.iter().find(|(n, _)| n == m).map(|(_, v)| *v))
                     .collect(),
                 state: sdk::TrialState::Complete,
             })
             .collect(),
-        requests: Vec::new(),
-        options: Vec::new(),
+        metrics,
+        ..sdk::Profile::default()
     }
 }

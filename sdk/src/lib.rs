@@ -56,14 +56,59 @@
 //! assert!(matches!(Dice::recommend(profile, 42), Err(Error::Unsupported(_))));
 //! ```
 //!
+//! # History is positional
+//!
+//! Outputs are named (a [`Config`] is a list of `name = value`
+//! [`Assignment`]s), but the history the host sends on every call is not:
+//! repeating every knob and metric name in every trial dominated the cost of
+//! a call. A [`Trial`] holds `values`, one per knob in the order of
+//! `profile.space`, and `metrics`, one `Option<f64>` per name in
+//! `profile.metrics`. The request log works the same way ([`RequestLog`]).
+//! The profile knows the names, so lookups by name are methods of
+//! [`Profile`] that take the trial; in a loop, resolve the column once:
+//!
+//! ```
+//! use aiopt_sdk::{ConfigExt, Domain, Param, Profile, Trial, TrialState, Value};
+//!
+//! let trial = |number, model: &str, latency| Trial {
+//!     number,
+//!     values: vec![Value::Choice(model.into()), Value::Integer(8)],
+//!     metrics: vec![Some(latency), None],
+//!     state: TrialState::Complete,
+//! };
+//! let profile = Profile {
+//!     space: vec![
+//!         Param::new("model", Domain::choice(["small", "large"])),
+//!         Param::new("batch_size", Domain::integer(1, 64)),
+//!     ],
+//!     metrics: vec!["latency_ms".into(), "accuracy".into()],
+//!     trials: vec![trial(0, "large", 420.0), trial(1, "small", 180.0)],
+//!     ..Profile::default()
+//! };
+//!
+//! let latency = profile.metric_index("latency_ms").unwrap();
+//! let fastest = profile
+//!     .completed_trials()
+//!     .filter(|t| t.metric_at(latency).is_some())
+//!     .min_by(|a, b| a.metric_at(latency).partial_cmp(&b.metric_at(latency)).unwrap())
+//!     .unwrap();
+//! assert_eq!(profile.trial_metric(fastest, "latency_ms"), Some(180.0));
+//! assert_eq!(profile.trial_value(fastest, "model"), Some(&Value::Choice("small".into())));
+//! // Output is named: turn the trial back into a configuration.
+//! let config = profile.trial_config(fastest);
+//! assert_eq!(config.describe(), "model=small, batch_size=8");
+//! // A named configuration in space order and a trial compare by key.
+//! assert_eq!(config.key(), fastest.key());
+//! ```
+//!
 //! # What the SDK adds to the WIT types
 //!
 //! * [`Rng`]: a seeded generator whose output is fixed forever, because a
 //!   study must replay byte-identically from its seeds.
-//! * Helpers on [`Profile`], [`Trial`], [`Direction`], [`Domain`], [`Value`]
-//!   (inherent methods, no import needed) and on configurations
-//!   ([`ConfigExt`], [`ConfigKey`]; a [`Config`] is a `Vec`, so these are a
-//!   trait).
+//! * Helpers on [`Profile`], [`Trial`], [`RequestLog`], [`Direction`],
+//!   [`Domain`], [`Value`] (inherent methods, no import needed) and on
+//!   configurations ([`ConfigExt`], [`ConfigKey`]; a [`Config`] is a `Vec`,
+//!   so these are a trait).
 //! * [`log!`], [`info!`], [`warn!`], [`debug!`], [`error!`], [`trace!`]: log
 //!   through the host (stderr when not built for wasm32).
 //! * [`stats`]: small statistics every strategy needs (t-intervals).
@@ -94,6 +139,7 @@ mod config;
 mod domain;
 mod logging;
 mod profile;
+mod requests;
 mod rng;
 pub mod stats;
 
@@ -115,6 +161,8 @@ pub mod __private {
         additional_type_attributes: {
             "aiopt:strategy/types@0.1.0/workload": [#[derive(Default)]],
             "aiopt:strategy/types@0.1.0/profile": [#[derive(Default)]],
+            "aiopt:strategy/types@0.1.0/request-log": [#[derive(Default)]],
+            "aiopt:strategy/types@0.1.0/request-record": [#[derive(Default)]],
             "aiopt:strategy/types@0.1.0/report": [#[derive(Default)]],
         },
     });
@@ -168,8 +216,6 @@ pub use __private::aiopt::strategy::types::IntRange;
 pub use __private::aiopt::strategy::types::Kind;
 /// The severity of a log line.
 pub use __private::aiopt::strategy::types::Level;
-/// One measured metric value.
-pub use __private::aiopt::strategy::types::Measurement;
 /// What "better" means for one metric.
 pub use __private::aiopt::strategy::types::Objective;
 /// An option the strategy understands, with its default.
@@ -187,9 +233,15 @@ pub use __private::aiopt::strategy::types::Proposal;
 pub use __private::aiopt::strategy::types::RealRange;
 /// What `recommend` returns: proposals, best first, and notes.
 pub use __private::aiopt::strategy::types::Report;
-/// One served request.
+/// The served requests with their label tables (`profile.requests`); see
+/// [`RequestLog::served_by_name`] and [`RequestLog::extra`].
+pub use __private::aiopt::strategy::types::RequestLog;
+/// One served request: indices into its [`RequestLog`]'s label tables, a
+/// prompt hash and fixed-size measurements.
 pub use __private::aiopt::strategy::types::RequestRecord;
-/// One evaluated (or in-flight) configuration.
+/// One evaluated (or in-flight) configuration, positional: `values` in the
+/// order of `profile.space`, `metrics` in the order of `profile.metrics`; see
+/// [`Profile::trial_metric`] and [`Trial::metric_at`].
 pub use __private::aiopt::strategy::types::Trial;
 /// Where a trial stands: complete, failed, running or pruned.
 pub use __private::aiopt::strategy::types::TrialState;
@@ -206,8 +258,8 @@ pub use rng::Rng;
 pub mod prelude {
     pub use crate::{
         Assignment, Config, ConfigExt, ConfigKey, Constraint, Direction, Domain, Error, Estimate, Info,
-        IntRange, Kind, Level, Measurement, Objective, OptionSpec, Param, Profile, Proposal, RealRange,
-        Report, RequestRecord, Rng, Strategy, Trial, TrialState, Value, Workload,
+        IntRange, Kind, Level, Objective, OptionSpec, Param, Profile, Proposal, RealRange, Report,
+        RequestLog, RequestRecord, Rng, Strategy, Trial, TrialState, Value, Workload,
     };
 }
 

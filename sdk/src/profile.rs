@@ -3,17 +3,116 @@
 //! They are inherent methods on the generated types (which this crate owns),
 //! so authors need no import to call them and all strategies agree on the
 //! answers, e.g. on what "feasible" means.
+//!
+//! # Positional history
+//!
+//! A [`Trial`] holds no names: `trial.values[i]` is the value of knob
+//! `profile.space[i]` and `trial.metrics[j]` the measurement of metric
+//! `profile.metrics[j]` (the contract sends history this way because
+//! repeating names per trial dominated the cost of a call). So lookups by
+//! name live on [`Profile`], which holds the names, and take the trial:
+//! [`Profile::trial_metric`], [`Profile::trial_value`],
+//! [`Profile::trial_config`]. Loops over many trials should resolve a name
+//! once ([`Profile::metric_index`], [`Profile::param_index`]) and then read
+//! columns with [`Trial::metric_at`] and `trial.values[i]`: no string
+//! comparison per trial.
 
 #![forbid(unsafe_code)]
 
 use crate::{
-    Assignment, Config, Constraint, Direction, Error, Param, Profile, Rng, Trial, TrialState, Value,
+    Assignment, Config, ConfigKey, Constraint, Direction, Error, Param, Profile, Rng, Trial, TrialState,
+    Value,
 };
 
 impl Profile {
     /// The knob called `name` in the search space.
     pub fn param(&self, name: &str) -> Option<&Param> {
         self.space.iter().find(|p| p.name == name)
+    }
+
+    /// The position of knob `name` in the search space, which is also the
+    /// index of its value in every [`Trial::values`](Trial).
+    pub fn param_index(&self, name: &str) -> Option<usize> {
+        self.space.iter().position(|p| p.name == name)
+    }
+
+    /// The column of metric `name` in every [`Trial::metrics`](Trial): its
+    /// position in `profile.metrics` (the first, should the name be listed
+    /// twice). Resolve it once, then read each trial with
+    /// [`Trial::metric_at`].
+    pub fn metric_index(&self, name: &str) -> Option<usize> {
+        self.metrics.iter().position(|m| m == name)
+    }
+
+    /// `trial`'s measurement of metric `name`: `None` when the profile has
+    /// no such metric or the trial did not measure it.
+    ///
+    /// ```
+    /// use aiopt_sdk::{Profile, Trial, TrialState};
+    ///
+    /// let profile = Profile {
+    ///     metrics: vec!["latency_ms".into(), "accuracy".into()],
+    ///     trials: vec![Trial {
+    ///         number: 0,
+    ///         values: vec![],
+    ///         metrics: vec![Some(312.0), None],
+    ///         state: TrialState::Complete,
+    ///     }],
+    ///     ..Profile::default()
+    /// };
+    /// let trial = &profile.trials[0];
+    /// assert_eq!(profile.trial_metric(trial, "latency_ms"), Some(312.0));
+    /// assert_eq!(profile.trial_metric(trial, "accuracy"), None); // not measured
+    /// assert_eq!(profile.trial_metric(trial, "cost_usd"), None); // no such metric
+    /// // In a loop, resolve the column once.
+    /// let latency = profile.metric_index("latency_ms").unwrap();
+    /// let total: f64 = profile.trials.iter().filter_map(|t| t.metric_at(latency)).sum();
+    /// assert_eq!(total, 312.0);
+    /// ```
+    pub fn trial_metric(&self, trial: &Trial, name: &str) -> Option<f64> {
+        trial.metric_at(self.metric_index(name)?)
+    }
+
+    /// `trial`'s value of knob `name`; `None` when the space has no such
+    /// knob.
+    pub fn trial_value<'t>(&self, trial: &'t Trial, name: &str) -> Option<&'t Value> {
+        trial.values.get(self.param_index(name)?)
+    }
+
+    /// `trial`'s configuration with knob names, in search-space order: what
+    /// a proposal or a suggestion returns. Clones every name and value, so
+    /// call it for the few trials that are output, not for the whole history
+    /// (compare with [`Trial::key`] or the values themselves instead).
+    pub fn trial_config(&self, trial: &Trial) -> Config {
+        self.config_from_values(trial.values.iter().cloned())
+    }
+
+    /// Names positional `values` (one per knob, in search-space order) with
+    /// the space's knob names. Extra values, or knobs without a value, are
+    /// left out; the result has `min(values, knobs)` assignments.
+    pub fn config_from_values(&self, values: impl IntoIterator<Item = Value>) -> Config {
+        self.space
+            .iter()
+            .zip(values)
+            .map(|(p, value)| Assignment {
+                name: p.name.clone(),
+                value,
+            })
+            .collect()
+    }
+
+    /// The [`ConfigKey`] of a named configuration, its values taken in
+    /// search-space order whatever order it lists them in (knobs outside the
+    /// space are ignored), so it equals the key of a trial with the same
+    /// values. `None` when `config` does not set every knob of the space:
+    /// it then matches no trial, because every trial sets every knob.
+    pub fn config_key(&self, config: &[Assignment]) -> Option<ConfigKey> {
+        let values: Option<Vec<&Value>> = self
+            .space
+            .iter()
+            .map(|p| config.iter().find(|a| a.name == p.name).map(|a| &a.value))
+            .collect();
+        Some(ConfigKey::from_value_refs(values?.into_iter()))
     }
 
     /// The value the baseline (today's configuration) gives knob `name`.
@@ -73,14 +172,16 @@ impl Profile {
 
     /// Whether `trial`'s metrics keep every constraint of the profile.
     ///
-    /// A constraint on a metric the trial did not measure counts as broken
-    /// (the configuration cannot be shown to be safe), and so does a NaN
-    /// measurement. A profile without constraints finds every trial feasible,
-    /// whatever its state; combine with [`Trial::is_complete`] as needed.
+    /// A constraint on a metric the trial did not measure (or that is not in
+    /// `profile.metrics` at all) counts as broken (the configuration cannot
+    /// be shown to be safe), and so does a NaN measurement. A profile without
+    /// constraints finds every trial feasible, whatever its state; combine
+    /// with [`Trial::is_complete`] as needed.
     pub fn is_feasible(&self, trial: &Trial) -> bool {
-        self.constraints
-            .iter()
-            .all(|c| trial.metric(&c.metric).is_some_and(|v| c.is_satisfied_by(v)))
+        self.constraints.iter().all(|c| {
+            self.trial_metric(trial, &c.metric)
+                .is_some_and(|v| c.is_satisfied_by(v))
+        })
     }
 
     /// Checks that the search space can be sampled: at least one knob, no
@@ -133,6 +234,14 @@ impl Profile {
             })
             .collect()
     }
+
+    /// The values [`Profile::sample_config`] would draw from the same `rng`
+    /// state, without names: positional like [`Trial::values`](Trial), for
+    /// checking a draw against the history before naming it with
+    /// [`Profile::config_from_values`].
+    pub fn sample_values(&self, rng: &mut Rng) -> Vec<Value> {
+        self.space.iter().map(|p| p.domain.sample(rng)).collect()
+    }
 }
 
 fn wrong_option(name: &str, expected: &str, got: &Value) -> Error {
@@ -143,10 +252,18 @@ fn wrong_option(name: &str, expected: &str, got: &Value) -> Error {
 }
 
 impl Trial {
-    /// The trial's measurement of `metric` (the first, if it was reported
-    /// twice).
-    pub fn metric(&self, name: &str) -> Option<f64> {
-        self.metrics.iter().find(|m| m.metric == name).map(|m| m.value)
+    /// The measurement in metric column `index` (see
+    /// [`Profile::metric_index`]); `None` when the trial did not measure it
+    /// or the column does not exist. By name: [`Profile::trial_metric`].
+    pub fn metric_at(&self, index: usize) -> Option<f64> {
+        self.metrics.get(index).copied().flatten()
+    }
+
+    /// The exact identity of the trial's configuration, equal to the
+    /// [`ConfigKey`] of a named configuration with the same values in
+    /// search-space order.
+    pub fn key(&self) -> ConfigKey {
+        ConfigKey::from_values(&self.values)
     }
 
     /// Whether the trial was measured (`TrialState::Complete`).
@@ -188,19 +305,23 @@ impl Direction {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Domain, Measurement};
+    use crate::{ConfigExt, Domain};
 
+    /// The metric columns of [`profile`]'s trials.
+    const METRICS: [&str; 3] = ["latency_ms", "cost", "x"];
+
+    /// A trial of [`profile`] measuring `metrics` by name (names must be in
+    /// [`METRICS`]), with the knob values `batch = 1, model = a`.
     fn trial(number: u32, metrics: &[(&str, f64)], state: TrialState) -> Trial {
+        let mut columns = vec![None; METRICS.len()];
+        for (m, v) in metrics {
+            let column = METRICS.iter().position(|c| c == m).expect("a known metric");
+            columns[column] = Some(*v);
+        }
         Trial {
             number,
-            config: vec![],
-            metrics: metrics
-                .iter()
-                .map(|(m, v)| Measurement {
-                    metric: (*m).into(),
-                    value: *v,
-                })
-                .collect(),
+            values: vec![Value::Integer(1), Value::Choice("a".into())],
+            metrics: columns,
             state,
         }
     }
@@ -234,6 +355,7 @@ mod tests {
                     value: Value::Integer(-1),
                 },
             ],
+            metrics: METRICS.iter().map(|m| m.to_string()).collect(),
             ..Profile::default()
         }
     }
@@ -273,21 +395,61 @@ mod tests {
         assert!(!p.is_feasible(&trial(3, &[("latency_ms", f64::NAN)], TrialState::Complete)));
         let open = Profile::default();
         assert!(open.is_feasible(&trial(4, &[], TrialState::Failed)));
+        // A constraint on a metric no trial has is never kept.
+        let mut unknown = profile();
+        unknown.constraints[0].metric = "throughput".into();
+        assert!(!unknown.is_feasible(&trial(5, &[("latency_ms", 80.0)], TrialState::Complete)));
     }
 
     #[test]
     fn completed_trials_and_metrics() {
         let mut p = profile();
         p.trials = vec![
-            trial(0, &[("x", 1.0), ("x", 2.0)], TrialState::Complete),
+            trial(0, &[("x", 1.0)], TrialState::Complete),
             trial(1, &[], TrialState::Failed),
             trial(2, &[], TrialState::Running),
             trial(3, &[("x", 3.0)], TrialState::Complete),
         ];
         let numbers: Vec<u32> = p.completed_trials().map(|t| t.number).collect();
         assert_eq!(numbers, [0, 3]);
-        assert_eq!(p.trials[0].metric("x"), Some(1.0));
-        assert_eq!(p.trials[0].metric("y"), None);
+        assert_eq!(p.trial_metric(&p.trials[0], "x"), Some(1.0));
+        // A column the trial did not measure, and a metric with no column.
+        assert_eq!(p.trial_metric(&p.trials[0], "cost"), None);
+        assert_eq!(p.trial_metric(&p.trials[0], "y"), None);
+        assert_eq!(p.metric_index("x"), Some(2));
+        assert_eq!(p.trials[3].metric_at(2), Some(3.0));
+        assert_eq!(p.trials[3].metric_at(0), None);
+        assert_eq!(p.trials[3].metric_at(99), None);
+        // A name listed twice reads the first column.
+        p.metrics.push("x".into());
+        p.trials[0].metrics.push(Some(2.0));
+        assert_eq!(p.trial_metric(&p.trials[0], "x"), Some(1.0));
+    }
+
+    #[test]
+    fn trials_are_named_by_the_space() {
+        let p = profile();
+        let t = trial(0, &[], TrialState::Complete);
+        assert_eq!(p.param_index("model"), Some(1));
+        assert_eq!(p.param_index("nope"), None);
+        assert_eq!(p.trial_value(&t, "model"), Some(&Value::Choice("a".into())));
+        assert_eq!(p.trial_value(&t, "nope"), None);
+        let config = p.trial_config(&t);
+        assert_eq!(config.describe(), "batch=1, model=a");
+        // A named configuration and the trial agree on the key, in any order.
+        assert_eq!(config.key(), t.key());
+        let reversed: Config = config.iter().rev().cloned().collect();
+        assert_ne!(reversed.key(), t.key());
+        assert_eq!(p.config_key(&reversed), Some(t.key()));
+        let mut extra = reversed.clone();
+        extra.push(Assignment {
+            name: "old_knob".into(),
+            value: Value::Flag(true),
+        });
+        assert_eq!(p.config_key(&extra), Some(t.key()));
+        // The baseline sets only `batch`: it is no full configuration.
+        assert_eq!(p.config_key(&p.baseline), None);
+        assert_eq!(p.config_from_values(t.values.clone()), config);
     }
 
     #[test]
@@ -325,5 +487,8 @@ mod tests {
         for (a, param) in c.iter().zip(&p.space) {
             assert!(param.domain.contains(&a.value));
         }
+        // Positional draws are the same draws.
+        let values = p.sample_values(&mut Rng::new(3));
+        assert_eq!(p.config_from_values(values), c);
     }
 }

@@ -10,7 +10,7 @@ use serde_json::json;
 use crate::profile;
 use crate::report;
 use crate::runtime::registry::{PluginSource, Registry};
-use crate::runtime::{Called, Limits, LogLine, Plugin, Runtime, Usage, MAX_MEMORY_BYTES};
+use crate::runtime::{Called, Limits, LogLine, LogSource, Plugin, Runtime, Usage, MAX_MEMORY_BYTES};
 
 #[derive(Debug, Subcommand)]
 pub enum PluginCommand {
@@ -246,6 +246,7 @@ fn run_call(runtime: &Runtime, registry: &Registry, args: &RunArgs) -> anyhow::R
     let (plugin, source) = registry.resolve(runtime, &args.plugin)?;
     let limits = args.limits();
     let header = describe(&plugin, &source);
+    let tag = format!("{} {}", plugin.info.name, plugin.info.version);
     let call = match args.call {
         CallKind::Suggest => "suggest",
         CallKind::Recommend => "recommend",
@@ -272,7 +273,7 @@ fn run_call(runtime: &Runtime, registry: &Registry, args: &RunArgs) -> anyhow::R
                     plugin.info.name, plugin.info.version, args.seed
                 );
                 print!("{}", called.value.1);
-                print_usage(&called.usage, &called.logs);
+                print_usage(&tag, &called.usage, &called.logs);
             }
             Ok(())
         }
@@ -285,7 +286,7 @@ fn run_call(runtime: &Runtime, registry: &Registry, args: &RunArgs) -> anyhow::R
                 });
                 println!("{}", serde_json::to_string_pretty(&doc)?);
             } else {
-                print_usage(&failure.usage, &failure.logs);
+                print_usage(&tag, &failure.usage, &failure.logs);
             }
             Err(anyhow::Error::new(failure))
                 .with_context(|| format!("{} `{}` failed", call, plugin.info.name))
@@ -316,7 +317,18 @@ impl serde::Serialize for SerConfigs<'_> {
     }
 }
 
-fn print_usage(usage: &Usage, logs: &[LogLine]) {
+fn source_name(source: LogSource) -> &'static str {
+    match source {
+        LogSource::Plugin => "log",
+        LogSource::Stderr => "stderr",
+        LogSource::Stdout => "stdout",
+        LogSource::Host => "host",
+    }
+}
+
+/// Usage and logs go to stderr so stdout stays the result; each log line is
+/// tagged with the plugin's name and version.
+fn print_usage(tag: &str, usage: &Usage, logs: &[LogLine]) {
     eprintln!(
         "fuel {} · peak memory {:.1} MiB · wall {:.2} ms",
         usage.fuel,
@@ -326,7 +338,12 @@ fn print_usage(usage: &Usage, logs: &[LogLine]) {
     if !logs.is_empty() {
         eprintln!("logs ({}):", logs.len());
         for line in logs {
-            eprintln!("  [{} {:?}] {}", line.level, line.source, line.message);
+            eprintln!(
+                "  [{tag} {} {}] {}",
+                line.level,
+                source_name(line.source),
+                line.message
+            );
         }
     }
 }

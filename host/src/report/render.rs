@@ -68,12 +68,27 @@ fn changes_against(config: &Config, baseline: &Config) -> Vec<String> {
         .collect()
 }
 
+/// Four significant digits, without a fraction for whole numbers: costs
+/// like 0.0001169 USD must not round to 0.0001.
 fn num(x: f64) -> String {
     if x == x.trunc() && x.abs() < 1e15 {
-        format!("{x:.0}")
-    } else if x.abs() >= 100.0 {
-        format!("{x:.1}")
-    } else {
-        format!("{x:.4}")
+        return format!("{x:.0}");
+    }
+    let magnitude = x.abs().log10().floor() as i32;
+    let decimals = (3 - magnitude).clamp(0, 12) as usize;
+    format!("{x:.decimals$}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::num;
+
+    #[test]
+    fn numbers_keep_four_significant_digits() {
+        assert_eq!(num(0.00011694), "0.0001169");
+        assert_eq!(num(538.83), "538.8");
+        assert_eq!(num(0.705), "0.7050");
+        assert_eq!(num(12_345.67), "12346");
+        assert_eq!(num(800.0), "800");
     }
 }

@@ -6,6 +6,7 @@
 wasmtime::component::bindgen!({
     world: "plugin",
     path: "../wit",
+    additional_derives: [PartialEq],
 });
 
 pub use self::aiopt::strategy::types as wit;

@@ -10,7 +10,11 @@ use super::PluginInfo;
 use crate::profile::{self, Config, Profile, Value};
 use crate::report::{Estimate, Proposal, Report};
 
+/// The profile as the guest sees it. History goes positional: knob values
+/// in space order and metric values in the order of `metrics`, so no name is
+/// repeated per trial (see the WIT `trial` record for why).
 pub fn profile_to_wit(p: &Profile) -> wit::Profile {
+    let metrics = metric_columns(p);
     wit::Profile {
         name: p.name.clone(),
         model_kind: p.kind.clone(),
@@ -42,10 +46,128 @@ pub fn profile_to_wit(p: &Profile) -> wit::Profile {
             mean_input_tokens: p.workload.mean_input_tokens,
             mean_output_tokens: p.workload.mean_output_tokens,
         },
-        trials: p.trials.iter().map(trial_to_wit).collect(),
-        requests: p.requests.iter().map(request_to_wit).collect(),
+        trials: p
+            .trials
+            .iter()
+            .filter_map(|t| trial_to_wit(t, &p.space, &metrics))
+            .collect(),
+        metrics,
+        requests: request_log_to_wit(&p.requests),
         options: config_to_wit(&p.options),
     }
+}
+
+/// Objective and constraint metrics first (so strategies find them at fixed
+/// places), then every other measured metric in order of first appearance.
+fn metric_columns(p: &Profile) -> Vec<String> {
+    let mut columns: Vec<String> = Vec::new();
+    let named = p.objectives.iter().map(|o| o.metric.as_str());
+    let constrained = p.constraints.iter().map(|c| c.metric.as_str());
+    let measured = p
+        .trials
+        .iter()
+        .flat_map(|t| t.metrics.iter().map(|(m, _)| m.as_str()));
+    for metric in named.chain(constrained).chain(measured) {
+        if !columns.iter().any(|c| c == metric) {
+            columns.push(metric.to_string());
+        }
+    }
+    columns
+}
+
+/// `None` for a trial that misses a knob of the space: the contract promises
+/// plugins complete positional values.
+fn trial_to_wit(t: &profile::Trial, space: &[profile::Param], metrics: &[String]) -> Option<wit::Trial> {
+    let values = space
+        .iter()
+        .enumerate()
+        .map(|(i, param)| {
+            // Trials are stored in space order; fall back to a lookup by name.
+            let value = match t.config.get(i) {
+                Some((name, v)) if *name == param.name => v,
+                _ => &t.config.iter().find(|(name, _)| *name == param.name)?.1,
+            };
+            Some(value_to_wit(value))
+        })
+        .collect::<Option<Vec<_>>>()?;
+    let metrics = metrics
+        .iter()
+        .map(|m| t.metrics.iter().find(|(name, _)| name == m).map(|(_, v)| *v))
+        .collect();
+    Some(wit::Trial {
+        number: t.number,
+        values,
+        metrics,
+        state: match t.state {
+            profile::TrialState::Complete => wit::TrialState::Complete,
+            profile::TrialState::Failed => wit::TrialState::Failed,
+            profile::TrialState::Running => wit::TrialState::Running,
+            profile::TrialState::Pruned => wit::TrialState::Pruned,
+        },
+    })
+}
+
+/// Assigns each distinct label an index, in order of first appearance.
+#[derive(Default)]
+struct Labels {
+    names: Vec<String>,
+    index: std::collections::HashMap<String, u32>,
+}
+
+impl Labels {
+    fn index(&mut self, label: &str) -> u32 {
+        if let Some(&i) = self.index.get(label) {
+            return i;
+        }
+        let i = self.names.len() as u32;
+        self.names.push(label.to_string());
+        self.index.insert(label.to_string(), i);
+        i
+    }
+}
+
+fn request_log_to_wit(records: &[profile::RequestRecord]) -> wit::RequestLog {
+    let mut served_by = Labels::default();
+    let mut categories = Labels::default();
+    let mut extra_metrics = Labels::default();
+    for r in records {
+        for (metric, _) in &r.extra {
+            extra_metrics.index(metric);
+        }
+    }
+    let records = records
+        .iter()
+        .map(|r| wit::RequestRecord {
+            served_by: served_by.index(&r.served_by),
+            prompt: r.prompt.as_deref().map(prompt_hash),
+            category: r.category.as_deref().map(|c| categories.index(c)),
+            latency_ms: r.latency_ms,
+            input_tokens: r.input_tokens,
+            output_tokens: r.output_tokens,
+            cost_usd: r.cost_usd,
+            score: r.score,
+            timestamp_ms: r.timestamp_ms,
+            extra: extra_metrics
+                .names
+                .iter()
+                .map(|m| r.extra.iter().find(|(name, _)| name == m).map(|(_, v)| *v))
+                .collect(),
+        })
+        .collect();
+    wit::RequestLog {
+        served_by: served_by.names,
+        categories: categories.names,
+        extra_metrics: extra_metrics.names,
+        records,
+    }
+}
+
+/// FNV-1a: stable across processes and versions, which a prompt hash that
+/// strategies may compare across calls must be.
+fn prompt_hash(prompt: &str) -> u64 {
+    prompt.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 fn param_to_wit(p: &profile::Param) -> wit::Param {
@@ -87,44 +209,6 @@ fn config_to_wit(c: &Config) -> Vec<wit::Assignment> {
             value: value_to_wit(value),
         })
         .collect()
-}
-
-fn measurements_to_wit(m: &[(String, f64)]) -> Vec<wit::Measurement> {
-    m.iter()
-        .map(|(metric, value)| wit::Measurement {
-            metric: metric.clone(),
-            value: *value,
-        })
-        .collect()
-}
-
-fn trial_to_wit(t: &profile::Trial) -> wit::Trial {
-    wit::Trial {
-        number: t.number,
-        config: config_to_wit(&t.config),
-        metrics: measurements_to_wit(&t.metrics),
-        state: match t.state {
-            profile::TrialState::Complete => wit::TrialState::Complete,
-            profile::TrialState::Failed => wit::TrialState::Failed,
-            profile::TrialState::Running => wit::TrialState::Running,
-            profile::TrialState::Pruned => wit::TrialState::Pruned,
-        },
-    }
-}
-
-fn request_to_wit(r: &profile::RequestRecord) -> wit::RequestRecord {
-    wit::RequestRecord {
-        served_by: r.served_by.clone(),
-        prompt: r.prompt.clone(),
-        category: r.category.clone(),
-        latency_ms: r.latency_ms,
-        input_tokens: r.input_tokens,
-        output_tokens: r.output_tokens,
-        cost_usd: r.cost_usd,
-        score: r.score,
-        timestamp_ms: r.timestamp_ms,
-        extra: measurements_to_wit(&r.extra),
-    }
 }
 
 /// Counts the bytes of strings and list elements in a plugin's output, so
@@ -289,4 +373,115 @@ pub fn info_from_wit(i: wit::PluginInfo) -> Result<PluginInfo, RuntimeError> {
             })
             .collect::<Result<_, RuntimeError>>()?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::profile::{Direction, Domain, Objective, Param, RequestRecord, Trial, TrialState, Workload};
+
+    fn trial(number: u32, config: Config, metrics: &[(&str, f64)]) -> Trial {
+        Trial {
+            number,
+            config,
+            metrics: metrics.iter().map(|(m, v)| (m.to_string(), *v)).collect(),
+            state: TrialState::Complete,
+        }
+    }
+
+    fn profile() -> Profile {
+        let knob = |n: &str, v: Value| (n.to_string(), v);
+        Profile {
+            name: "p".into(),
+            kind: "k".into(),
+            description: None,
+            space: vec![
+                Param {
+                    name: "a".into(),
+                    domain: Domain::Flag,
+                },
+                Param {
+                    name: "b".into(),
+                    domain: Domain::Integer {
+                        low: 0,
+                        high: 9,
+                        log: false,
+                        step: None,
+                    },
+                },
+            ],
+            baseline: vec![knob("a", Value::Flag(true)), knob("b", Value::Integer(1))],
+            objectives: vec![Objective {
+                metric: "latency_ms".into(),
+                direction: Direction::Minimize,
+            }],
+            constraints: Vec::new(),
+            workload: Workload::default(),
+            trials: vec![
+                // Stored out of space order: still converted by name.
+                trial(
+                    0,
+                    vec![knob("b", Value::Integer(2)), knob("a", Value::Flag(false))],
+                    &[("accuracy", 0.5)],
+                ),
+                trial(1, vec![knob("a", Value::Flag(true))], &[("latency_ms", 3.0)]),
+                trial(
+                    2,
+                    vec![knob("a", Value::Flag(true)), knob("b", Value::Integer(4))],
+                    &[("latency_ms", 7.0)],
+                ),
+            ],
+            requests: vec![
+                RequestRecord {
+                    served_by: "m1".into(),
+                    prompt: Some("hi".into()),
+                    ..Default::default()
+                },
+                RequestRecord {
+                    served_by: "m2".into(),
+                    prompt: Some("hi".into()),
+                    extra: vec![("x".into(), 1.0)],
+                    ..Default::default()
+                },
+                RequestRecord {
+                    served_by: "m1".into(),
+                    category: Some("c".into()),
+                    ..Default::default()
+                },
+            ],
+            options: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn history_is_positional_with_objectives_first() {
+        let w = profile_to_wit(&profile());
+        assert_eq!(w.metrics, vec!["latency_ms", "accuracy"]);
+        // Trial 1 misses knob `b` and is not sent.
+        assert_eq!(w.trials.iter().map(|t| t.number).collect::<Vec<_>>(), vec![0, 2]);
+        assert_eq!(
+            w.trials[0].values,
+            vec![wit::Value::Flag(false), wit::Value::Integer(2)]
+        );
+        assert_eq!(w.trials[0].metrics, vec![None, Some(0.5)]);
+        assert_eq!(w.trials[1].metrics, vec![Some(7.0), None]);
+    }
+
+    #[test]
+    fn requests_use_label_indices_and_stable_prompt_hashes() {
+        let log = profile_to_wit(&profile()).requests;
+        assert_eq!(log.served_by, vec!["m1", "m2"]);
+        assert_eq!(
+            log.records.iter().map(|r| r.served_by).collect::<Vec<_>>(),
+            vec![0, 1, 0]
+        );
+        assert_eq!(log.records[0].prompt, log.records[1].prompt);
+        assert_eq!(log.records[0].prompt, Some(prompt_hash("hi")));
+        assert_eq!(prompt_hash(""), 0xcbf2_9ce4_8422_2325);
+        assert_eq!(log.categories, vec!["c"]);
+        assert_eq!(log.records[2].category, Some(0));
+        assert_eq!(log.extra_metrics, vec!["x"]);
+        assert_eq!(log.records[0].extra, vec![None]);
+        assert_eq!(log.records[1].extra, vec![Some(1.0)]);
+    }
 }

@@ -115,6 +115,7 @@ pub struct Runtime {
     linker: Linker<CallState>,
     cache: cache::ArtifactCache,
     ticker: EpochTicker,
+    pooling: bool,
 }
 
 /// Epoch ticks per second; timeouts have this granularity.
@@ -125,9 +126,14 @@ impl Runtime {
     /// space reservation, on-demand otherwise) and the linker. `cache_dir`
     /// holds compiled artifacts; `None` compiles every time.
     pub fn new(cache_dir: Option<PathBuf>) -> Result<Self, RuntimeError> {
-        let engine = Engine::new(&engine_config(true))
-            .or_else(|_| Engine::new(&engine_config(false)))
-            .map_err(|e| RuntimeError::Internal(format!("cannot create the wasm engine: {e:#}")))?;
+        let (engine, pooling) = match Engine::new(&engine_config(true)) {
+            Ok(engine) => (engine, true),
+            Err(_) => (
+                Engine::new(&engine_config(false))
+                    .map_err(|e| RuntimeError::Internal(format!("cannot create the wasm engine: {e:#}")))?,
+                false,
+            ),
+        };
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)
             .and_then(|()| {
@@ -141,7 +147,15 @@ impl Runtime {
             linker,
             cache,
             ticker,
+            pooling,
         })
+    }
+
+    /// Whether instances come from the pooling allocator (fast, needs a
+    /// large virtual address reservation) or are allocated on demand (the
+    /// fallback when the OS refuses the reservation).
+    pub fn uses_pooling(&self) -> bool {
+        self.pooling
     }
 
     /// Loads a component file (see [`Runtime::load_bytes`]).

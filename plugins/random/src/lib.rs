@@ -17,8 +17,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use aiopt_sdk::stats::Summary;
 use aiopt_sdk::{
-    Assignment, Config, ConfigExt, ConfigKey, Error, Estimate, Info, Kind, Objective, Profile, Proposal,
-    Report, Rng, Strategy, Trial, TrialState,
+    Config, ConfigKey, Error, Estimate, Info, Kind, Objective, Profile, Proposal, Report, Rng, Strategy,
+    Trial, TrialState, Value,
 };
 
 /// How many draws `suggest` spends looking for one new configuration before
@@ -63,9 +63,11 @@ pub fn info() -> Info {
 ///
 /// No configuration is repeated, neither one from `profile.trials` (in any
 /// state: a running trial is already being measured) nor one earlier in the
-/// batch. A history configuration counts as tried when it gives every knob of
-/// the space the same value (extra knobs are ignored, a missing knob makes it
-/// a different configuration; stepped reals match within 1e-9 of a step).
+/// batch. A history trial counts as tried when it gives every knob of the
+/// space the same value (its positional `values`; a trial without exactly one
+/// value per knob, which the host never sends, is ignored; in a finite space
+/// stepped reals match within 1e-9 of a step, otherwise values match
+/// exactly).
 ///
 /// On a finite space, while untried configurations are plentiful they are
 /// found by drawing and rejecting repeats, which keeps each knob's
@@ -97,11 +99,15 @@ pub fn suggest(profile: &Profile, count: u32, seed: u64) -> Result<Vec<Config>, 
 /// (see [`Grid`]) so that near-equal floats count as the same configuration.
 fn suggest_finite(profile: &Profile, size: u128, count: usize, rng: &mut Rng) -> Vec<Config> {
     let grid = Grid::new(profile);
-    let mut tried: BTreeSet<u128> = profile
+    // Sorted and without duplicates (replicates share an index): one
+    // allocation for the whole history, and `pick_untried` merges with it.
+    let mut tried: Vec<u128> = profile
         .trials
         .iter()
-        .filter_map(|t| grid.index_of(&t.config))
+        .filter_map(|t| grid.index_of(&t.values))
         .collect();
+    tried.sort_unstable();
+    tried.dedup();
     let tried_before = tried.len();
     let mut out = Vec::new();
     let mut scarce = false;
@@ -115,20 +121,22 @@ fn suggest_finite(profile: &Profile, size: u128, count: usize, rng: &mut Rng) ->
         if scarce {
             let take = remaining.min(wanted as u128) as usize;
             for index in pick_untried(&tried, remaining, take, rng) {
-                tried.insert(index);
                 out.push(grid.config_at(index));
             }
             break;
         }
+        // Draws the same values as `sample_config`, and names only the one
+        // kept.
         let fresh = (0..MAX_ATTEMPTS).find_map(|_| {
-            let config = profile.sample_config(rng);
-            let index = grid.index_of(&config)?;
-            (!tried.contains(&index)).then_some((index, config))
+            let values = profile.sample_values(rng);
+            let index = grid.index_of(&values)?;
+            let slot = tried.binary_search(&index).err()?;
+            Some((slot, index, values))
         });
         match fresh {
-            Some((index, config)) => {
-                tried.insert(index);
-                out.push(config);
+            Some((slot, index, values)) => {
+                tried.insert(slot, index);
+                out.push(profile.config_from_values(values));
             }
             None => scarce = true,
         }
@@ -144,22 +152,40 @@ fn suggest_finite(profile: &Profile, size: u128, count: usize, rng: &mut Rng) ->
 }
 
 /// Suggestions in a space with a continuous knob, where repeats are
-/// recognised by exact [`ConfigKey`] and practically never happen.
+/// recognised by the [`fingerprint`] of the exact values and practically
+/// never happen.
+///
+/// This is the hot path of a study (every call reads the whole history), so
+/// the history costs one allocation, a sorted `Vec` of fingerprints, rather
+/// than a key with cloned labels per trial. Fingerprints are safe to use in
+/// place of exact keys: equal values always give equal fingerprints, so a
+/// tried configuration is always recognised; a collision (different values,
+/// equal fingerprints) can only make a genuinely new draw look tried, which
+/// rejects it and draws again. It can never let a repeat through.
 fn suggest_continuous(profile: &Profile, count: usize, rng: &mut Rng) -> Vec<Config> {
-    let mut seen: BTreeSet<ConfigKey> = profile
+    let knobs = profile.space.len();
+    let mut seen: Vec<u128> = profile
         .trials
         .iter()
-        .filter_map(|t| project(profile, &t.config))
-        .map(|c| c.key())
+        .filter(|t| t.values.len() == knobs)
+        .map(|t| fingerprint(&t.values))
         .collect();
+    seen.sort_unstable();
     let mut out = Vec::new();
     while out.len() < count {
+        // Draws the same values as `sample_config`, and names only the one
+        // kept.
         let fresh = (0..MAX_ATTEMPTS).find_map(|_| {
-            let config = profile.sample_config(rng);
-            seen.insert(config.key()).then_some(config)
+            let values = profile.sample_values(rng);
+            let print = fingerprint(&values);
+            let slot = seen.binary_search(&print).err()?;
+            Some((slot, print, values))
         });
         match fresh {
-            Some(config) => out.push(config),
+            Some((slot, print, values)) => {
+                seen.insert(slot, print);
+                out.push(profile.config_from_values(values));
+            }
             None => {
                 aiopt_sdk::warn!(
                     "random: {MAX_ATTEMPTS} draws in a row repeated tried configurations; \
@@ -173,28 +199,66 @@ fn suggest_continuous(profile: &Profile, count: usize, rng: &mut Rng) -> Vec<Con
     out
 }
 
-/// `config` restricted to the space's knobs, in space order; `None` when it
-/// lacks one of them.
-fn project(profile: &Profile, config: &[Assignment]) -> Option<Config> {
-    profile
-        .space
-        .iter()
-        .map(|p| {
-            config.value(&p.name).map(|v| Assignment {
-                name: p.name.clone(),
-                value: v.clone(),
-            })
-        })
-        .collect()
+/// A 128-bit fingerprint of positional values, for recognising tried
+/// configurations without cloning them.
+///
+/// Hand-written and fixed (no `Hash`/`HashMap`, whose hasher is randomly
+/// seeded and may change between Rust releases), so it is the same in every
+/// run, natively and in the sandbox. The values are encoded as a sequence of
+/// 64-bit words that no two different value lists share: a kind tag per
+/// value, then reals by their bits (so `-0.0` and `0.0` differ, and a NaN
+/// matches the same NaN, as [`ConfigKey`] compares), integers by their bits,
+/// flags as 0 or 1, and choice labels by their byte length followed by their
+/// bytes, eight to a word. Each word is absorbed with `h = (h ^ w) * M` and
+/// `h ^= h >> 64` (`M` odd and dense, the 128-bit PCG multiplier): both steps
+/// are bijections of the state, so lists differing in a single word never
+/// collide, and other collisions are as unlikely as for a random 128-bit
+/// value. See [`suggest_continuous`] for why a collision would be harmless.
+fn fingerprint(values: &[Value]) -> u128 {
+    const M: u128 = 0x2360_ed05_1fc6_5da4_4385_df64_9fcc_f645;
+    let mut h: u128 = 0x6c62_272e_07bb_0142_62b8_2175_6295_c58d;
+    let mut absorb = |w: u64| {
+        h = (h ^ u128::from(w)).wrapping_mul(M);
+        h ^= h >> 64;
+    };
+    for value in values {
+        match value {
+            Value::Real(x) => {
+                absorb(1);
+                absorb(x.to_bits());
+            }
+            Value::Integer(i) => {
+                absorb(2);
+                absorb(*i as u64);
+            }
+            Value::Choice(label) => {
+                absorb(3);
+                absorb(label.len() as u64);
+                for chunk in label.as_bytes().chunks(8) {
+                    let mut word = [0u8; 8];
+                    word[..chunk.len()].copy_from_slice(chunk);
+                    absorb(u64::from_le_bytes(word));
+                }
+            }
+            Value::Flag(b) => {
+                absorb(4);
+                absorb(u64::from(*b));
+            }
+        }
+    }
+    // Two more rounds so the last words reach every bit.
+    absorb(0);
+    absorb(0);
+    h
 }
 
 /// `take` distinct indices chosen uniformly among the `remaining` indices
-/// not in `tried`, in random order.
+/// not in `tried` (sorted, without duplicates), in random order.
 ///
 /// Robert Floyd's algorithm picks distinct ranks among the untried indices
-/// without listing them; one merge pass over the sorted `tried` set then
+/// without listing them; one merge pass over the sorted `tried` list then
 /// turns rank `r` into the `r`-th untried index.
-fn pick_untried(tried: &BTreeSet<u128>, remaining: u128, take: usize, rng: &mut Rng) -> Vec<u128> {
+fn pick_untried(tried: &[u128], remaining: u128, take: usize, rng: &mut Rng) -> Vec<u128> {
     let mut ranks = BTreeSet::new();
     for j in remaining - take as u128..remaining {
         let r = below_u128(rng, j + 1);
@@ -256,17 +320,23 @@ impl<'a> Grid<'a> {
         Grid { profile, radices }
     }
 
-    fn index_of(&self, config: &[Assignment]) -> Option<u128> {
+    /// The index of positional `values` (one per knob, in space order);
+    /// `None` when there is not exactly one per knob or one is not a value
+    /// of its knob's domain.
+    fn index_of(&self, values: &[Value]) -> Option<u128> {
+        if values.len() != self.radices.len() {
+            return None;
+        }
         let mut index = 0u128;
-        for (param, radix) in self.profile.space.iter().zip(&self.radices) {
-            let digit = param.domain.grid_index(config.value(&param.name)?)?;
+        for ((param, radix), value) in self.profile.space.iter().zip(&self.radices).zip(values) {
+            let digit = param.domain.grid_index(value)?;
             index = index * radix + digit;
         }
         Some(index)
     }
 
     fn config_at(&self, mut index: u128) -> Config {
-        let mut config: Config = self
+        let mut values: Vec<Value> = self
             .profile
             .space
             .iter()
@@ -275,32 +345,36 @@ impl<'a> Grid<'a> {
             .map(|(param, radix)| {
                 let digit = index % radix;
                 index /= radix;
-                Assignment {
-                    name: param.name.clone(),
-                    value: param
-                        .domain
-                        .grid_value(digit)
-                        .expect("digit below the domain's cardinality"),
-                }
+                param
+                    .domain
+                    .grid_value(digit)
+                    .expect("digit below the domain's cardinality")
             })
             .collect();
-        config.reverse();
-        config
+        values.reverse();
+        self.profile.config_from_values(values)
     }
 }
 
 /// The best measured configuration for each objective.
 ///
 /// Only `complete` trials whose metrics keep every constraint compete.
-/// Replicates (trials with the same [`ConfigKey`]) are one configuration:
-/// its value is their mean, with a 95% t-interval (`mean ± t·s/√n`; a single
-/// measurement gives `low == high == value`, and the rationale says so). The
-/// best is the lowest or highest mean by the objective's direction, ties going
-/// to the configuration measured first. Objectives won by the same
-/// configuration share one proposal. Each proposal predicts every metric
-/// measured for its configuration and explains, with numbers, why it won,
-/// compared with the baseline when the baseline configuration was measured.
-/// Notes count the trials skipped as infeasible, failed, pruned or running.
+/// Replicates (trials with the same values, compared exactly as
+/// [`ConfigKey`] does) are one configuration: its value is their mean, with a
+/// 95% t-interval (`mean ± t·s/√n`; a single measurement gives
+/// `low == high == value`, and the rationale says so). The best is the
+/// lowest or highest mean by the objective's direction, ties going to the
+/// configuration measured first. Objectives won by the same configuration
+/// share one proposal. Each proposal predicts every metric measured for its
+/// configuration, in the order of `profile.metrics`, and explains, with
+/// numbers, why it won, compared with the baseline when the baseline
+/// configuration was measured (a trial is the baseline when it gives every
+/// knob the baseline's value for it). Notes count the trials skipped as
+/// infeasible, failed, pruned or running.
+///
+/// Metrics are read by column: each objective's name is resolved once in
+/// `profile.metrics`, then every trial is read at that index. An objective
+/// whose metric is not in `profile.metrics` is one nobody measured.
 ///
 /// The result does not depend on `seed`: picking the best observation needs
 /// no randomness. Errors: no objectives, or no complete trial, is
@@ -329,13 +403,18 @@ pub fn recommend(profile: &Profile, seed: u64) -> Result<Report, Error> {
             infeasible += 1;
             continue;
         }
-        let slot = *by_key.entry(trial.config.key()).or_insert_with(|| {
-            groups.push(Group {
-                config: &trial.config,
-                trials: Vec::new(),
-            });
-            groups.len() - 1
-        });
+        let key = trial.key();
+        let slot = match by_key.get(&key) {
+            Some(&slot) => slot,
+            None => {
+                by_key.insert(key.clone(), groups.len());
+                groups.push(Group {
+                    key,
+                    trials: Vec::new(),
+                });
+                groups.len() - 1
+            }
+        };
         groups[slot].trials.push(trial);
     }
 
@@ -344,25 +423,36 @@ pub fn recommend(profile: &Profile, seed: u64) -> Result<Report, Error> {
     // (group, objectives it wins with their sentences), in objective order.
     let mut winners: Vec<(usize, Vec<(&Objective, String)>)> = Vec::new();
     for objective in &profile.objectives {
-        let candidates: Vec<(usize, Summary)> = groups
-            .iter()
-            .enumerate()
-            .filter_map(|(i, g)| g.summary(&objective.metric).map(|s| (i, s)))
-            .collect();
+        let column = profile.metric_index(&objective.metric);
+        let candidates: Vec<(usize, Summary)> = match column {
+            Some(column) => groups
+                .iter()
+                .enumerate()
+                .filter_map(|(i, g)| g.summary(column).map(|s| (i, s)))
+                .collect(),
+            None => Vec::new(),
+        };
         let winner = candidates
             .iter()
             .fold(None::<&(usize, Summary)>, |best, c| match best {
                 Some(b) if !objective.direction.is_better(c.1.mean, b.1.mean) => Some(b),
                 _ => Some(c),
             });
-        let Some(&(best, summary)) = winner else {
+        let (Some(column), Some(&(best, summary))) = (column, winner) else {
             notes.push(format!(
                 "No feasible measured configuration reports {}, so there is no proposal for it.",
                 objective.metric
             ));
             continue;
         };
-        let sentence = explain(objective, &groups[best], &summary, candidates.len(), &baseline);
+        let sentence = explain(
+            objective,
+            column,
+            &groups[best],
+            &summary,
+            candidates.len(),
+            &baseline,
+        );
         match winners.iter_mut().find(|(g, _)| *g == best) {
             Some((_, won)) => won.push((objective, sentence)),
             None => winners.push((best, vec![(objective, sentence)])),
@@ -371,7 +461,7 @@ pub fn recommend(profile: &Profile, seed: u64) -> Result<Report, Error> {
 
     let proposals = winners
         .into_iter()
-        .map(|(g, won)| proposal(&groups[g], &won, &baseline))
+        .map(|(g, won)| proposal(profile, &groups[g], &won, &baseline))
         .collect();
 
     let count = |state: TrialState| profile.trials.iter().filter(|t| t.state == state).count();
@@ -414,25 +504,26 @@ pub fn recommend(profile: &Profile, seed: u64) -> Result<Report, Error> {
     Ok(Report { proposals, notes })
 }
 
-/// The replicates of one feasible configuration.
+/// The replicates of one feasible configuration, oldest first.
 struct Group<'a> {
-    config: &'a Config,
+    key: ConfigKey,
     trials: Vec<&'a Trial>,
 }
 
 impl Group<'_> {
-    /// The configuration's finite measurements of `metric`, summarised.
-    fn summary(&self, metric: &str) -> Option<Summary> {
-        summarize(&self.trials, metric)
+    /// The configuration's finite measurements in metric `column`,
+    /// summarised.
+    fn summary(&self, column: usize) -> Option<Summary> {
+        summarize(&self.trials, column)
     }
 
-    /// "Trial 7" or "Trials 7, 12 and 15": the replicates that measured
-    /// `metric`.
-    fn who(&self, metric: &str) -> String {
+    /// "Trial 7" or "Trials 7, 12 and 15": the replicates that measured the
+    /// metric in `column`.
+    fn who(&self, column: usize) -> String {
         let numbers: Vec<String> = self
             .trials
             .iter()
-            .filter(|t| t.metric(metric).is_some_and(f64::is_finite))
+            .filter(|t| t.metric_at(column).is_some_and(f64::is_finite))
             .map(|t| t.number.to_string())
             .collect();
         match numbers.as_slice() {
@@ -443,10 +534,10 @@ impl Group<'_> {
     }
 }
 
-fn summarize(trials: &[&Trial], metric: &str) -> Option<Summary> {
+fn summarize(trials: &[&Trial], column: usize) -> Option<Summary> {
     let values: Vec<f64> = trials
         .iter()
-        .filter_map(|t| t.metric(metric))
+        .filter_map(|t| t.metric_at(column))
         .filter(|v| v.is_finite())
         .collect();
     Summary::of(&values)
@@ -462,35 +553,34 @@ struct Baseline<'a> {
 
 impl<'a> Baseline<'a> {
     fn new(profile: &Profile, complete: &[&'a Trial]) -> Self {
-        if profile.baseline.is_empty() {
-            return Baseline {
-                key: None,
-                trials: Vec::new(),
-                feasible: true,
-            };
-        }
-        let key = profile.baseline.key();
-        let trials: Vec<&Trial> = complete
-            .iter()
-            .copied()
-            .filter(|t| t.config.key() == key)
-            .collect();
-        let feasible = trials.iter().any(|t| profile.is_feasible(t));
+        // A baseline that does not set every knob matches no trial.
+        let key = if profile.baseline.is_empty() {
+            None
+        } else {
+            profile.config_key(&profile.baseline)
+        };
+        let trials: Vec<&Trial> = match &key {
+            Some(key) => complete.iter().copied().filter(|t| t.key() == *key).collect(),
+            None => Vec::new(),
+        };
+        let feasible = key.is_none() || trials.iter().any(|t| profile.is_feasible(t));
         Baseline {
-            key: Some(key),
+            key,
             trials,
             feasible,
         }
     }
 
-    fn is(&self, config: &Config) -> bool {
-        self.key.as_ref() == Some(&config.key())
+    fn is(&self, group: &Group) -> bool {
+        self.key.as_ref() == Some(&group.key)
     }
 }
 
-/// One sentence on why `group` wins `objective`.
+/// One sentence on why `group` wins `objective`, whose metric is in
+/// `column`.
 fn explain(
     objective: &Objective,
+    column: usize,
     group: &Group,
     s: &Summary,
     competitors: usize,
@@ -504,8 +594,8 @@ fn explain(
         format!("mean {}, 95% CI {} to {}", num(s.mean), num(s.low), num(s.high))
     };
     let who = match s.n {
-        1 => group.who(metric),
-        n => format!("{} ({n} replicates of one configuration)", group.who(metric)),
+        1 => group.who(column),
+        n => format!("{} ({n} replicates of one configuration)", group.who(column)),
     };
     let (has, is) = if s.n == 1 { ("has", "is") } else { ("have", "are") };
     let mut text = if competitors == 1 {
@@ -516,9 +606,9 @@ fn explain(
              configurations"
         )
     };
-    if baseline.is(group.config) {
+    if baseline.is(group) {
         text.push_str("; this is the baseline configuration, so keep it");
-    } else if let Some(base) = summarize(&baseline.trials, metric) {
+    } else if let Some(base) = summarize(&baseline.trials, column) {
         text.push_str(&format!("; the baseline measured {}", num(base.mean)));
         if base.mean != 0.0 {
             let change = (s.mean - base.mean) / base.mean.abs() * 100.0;
@@ -533,28 +623,25 @@ fn explain(
     text
 }
 
-fn proposal(group: &Group, won: &[(&Objective, String)], baseline: &Baseline) -> Proposal {
+fn proposal(profile: &Profile, group: &Group, won: &[(&Objective, String)], baseline: &Baseline) -> Proposal {
     let reasons: Vec<String> = won
         .iter()
         .map(|(o, _)| format!("{} {}", o.direction.superlative(), o.metric))
         .collect();
-    let title = if baseline.is(group.config) {
+    let title = if baseline.is(group) {
         format!("Keep the baseline ({})", reasons.join(", "))
     } else {
         let first = group.trials[0].number;
         format!("Use trial {first}'s configuration ({})", reasons.join(", "))
     };
-    let mut metrics: Vec<&str> = Vec::new();
-    for trial in &group.trials {
-        for m in &trial.metrics {
-            if !metrics.contains(&m.metric.as_str()) {
-                metrics.push(&m.metric);
-            }
-        }
-    }
-    let predicted: Vec<Estimate> = metrics
-        .into_iter()
-        .filter_map(|m| group.summary(m).map(|s| s.estimate(m)))
+    // Every metric column measured for the configuration, a name listed
+    // twice only once (its first column, as `metric_index` reads it).
+    let predicted: Vec<Estimate> = profile
+        .metrics
+        .iter()
+        .enumerate()
+        .filter(|&(column, name)| !profile.metrics[..column].contains(name))
+        .filter_map(|(column, name)| group.summary(column).map(|s| s.estimate(name)))
         .collect();
     let mut rationale = won
         .iter()
@@ -566,7 +653,7 @@ fn proposal(group: &Group, won: &[(&Objective, String)], baseline: &Baseline) ->
     }
     Proposal {
         title,
-        config: group.config.clone(),
+        config: profile.trial_config(group.trials[0]),
         predicted,
         rationale,
     }

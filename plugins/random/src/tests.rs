@@ -2,7 +2,9 @@
 
 use std::collections::BTreeSet;
 
-use aiopt_sdk::{Constraint, Direction, Domain, IntRange, Measurement, Objective, Param, RealRange, Value};
+use aiopt_sdk::{
+    Assignment, ConfigExt, Constraint, Direction, Domain, IntRange, Objective, Param, RealRange, Value,
+};
 
 use super::*;
 
@@ -55,19 +57,59 @@ fn assign(pairs: &[(&str, Value)]) -> Config {
         .collect()
 }
 
-fn trial(number: u32, config: Config, metrics: &[(&str, f64)], state: TrialState) -> Trial {
-    Trial {
+/// A trial as tests write it: positional values, metrics by name. The
+/// profile lays the metrics out in its columns ([`with_trials`]).
+struct Named {
+    number: u32,
+    values: Vec<Value>,
+    metrics: Vec<(&'static str, f64)>,
+    state: TrialState,
+}
+
+fn trial(number: u32, values: Vec<Value>, metrics: &[(&'static str, f64)], state: TrialState) -> Named {
+    Named {
         number,
-        config,
-        metrics: metrics
-            .iter()
-            .map(|(m, v)| Measurement {
-                metric: (*m).into(),
-                value: *v,
-            })
-            .collect(),
+        values,
+        metrics: metrics.to_vec(),
         state,
     }
+}
+
+/// The values of a configuration, in its order, as a trial holds them.
+fn values(config: &Config) -> Vec<Value> {
+    config.iter().map(|a| a.value.clone()).collect()
+}
+
+/// `profile` with `trials` as its history: `profile.metrics` lists every
+/// metric name in order of first appearance, and each trial's metrics go in
+/// those columns.
+fn with_trials(mut profile: Profile, trials: Vec<Named>) -> Profile {
+    let mut columns: Vec<&str> = Vec::new();
+    for t in &trials {
+        for (m, _) in &t.metrics {
+            if !columns.contains(m) {
+                columns.push(m);
+            }
+        }
+    }
+    profile.metrics = columns.iter().map(|m| m.to_string()).collect();
+    profile.trials = trials
+        .into_iter()
+        .map(|t| {
+            let mut metrics = vec![None; columns.len()];
+            for (m, v) in &t.metrics {
+                let column = columns.iter().position(|c| c == m).unwrap();
+                metrics[column].get_or_insert(*v);
+            }
+            Trial {
+                number: t.number,
+                values: t.values,
+                metrics,
+                state: t.state,
+            }
+        })
+        .collect();
+    profile
 }
 
 fn keys(configs: &[Config]) -> BTreeSet<ConfigKey> {
@@ -160,7 +202,6 @@ fn a_batch_covering_a_finite_space_lists_each_config_once() {
 
 #[test]
 fn history_in_any_state_is_never_repeated() {
-    let mut p = profile(tiny_space());
     let states = [
         TrialState::Complete,
         TrialState::Failed,
@@ -168,15 +209,17 @@ fn history_in_any_state_is_never_repeated() {
         TrialState::Pruned,
     ];
     let tried = [("a", false), ("b", true), ("c", false), ("c", true)];
-    for (i, ((model, cache), state)) in tried.iter().zip(states).enumerate() {
-        // Knob order and extra knobs do not hide a repeat.
-        let config = assign(&[
-            ("model", Value::Choice((*model).into())),
-            ("old_knob", Value::Integer(1)),
-            ("cache", Value::Flag(*cache)),
-        ]);
-        p.trials.push(trial(i as u32, config, &[], state));
-    }
+    let history = tried
+        .iter()
+        .zip(states)
+        .enumerate()
+        .map(|(i, ((model, cache), state))| {
+            // Positional, in space order: cache, model.
+            let values = vec![Value::Flag(*cache), Value::Choice((*model).into())];
+            trial(i as u32, values, &[], state)
+        })
+        .collect();
+    let p = with_trials(profile(tiny_space()), history);
     for seed in 0..20 {
         let configs = suggest(&p, 5, seed).unwrap();
         let expected: BTreeSet<ConfigKey> = [
@@ -196,28 +239,101 @@ fn history_in_any_state_is_never_repeated() {
 
 #[test]
 fn an_exhausted_space_gives_an_empty_list() {
-    let mut p = profile(tiny_space());
+    let p = profile(tiny_space());
     let all = suggest(&p, 6, 5).unwrap();
-    p.trials = all
-        .into_iter()
+    let history = all
+        .iter()
         .enumerate()
-        .map(|(i, c)| trial(i as u32, c, &[], TrialState::Complete))
+        .map(|(i, c)| trial(i as u32, values(c), &[], TrialState::Complete))
         .collect();
+    let p = with_trials(p, history);
     assert_eq!(suggest(&p, 3, 9), Ok(vec![]));
+}
+
+#[test]
+fn continuous_history_is_never_repeated() {
+    // The same seed draws the history first: every such draw must be
+    // recognised (by fingerprint) and drawn again.
+    let p = profile(mixed_space());
+    let first = suggest(&p, 50, 7).unwrap();
+    let history = first
+        .iter()
+        .enumerate()
+        .map(|(i, c)| trial(i as u32, values(c), &[], TrialState::Running))
+        .collect();
+    let p = with_trials(p, history);
+    let second = suggest(&p, 50, 7).unwrap();
+    assert_eq!(second.len(), 50);
+    let mut all = keys(&first);
+    all.extend(keys(&second));
+    assert_eq!(all.len(), 100);
+}
+
+#[test]
+fn trials_without_one_value_per_knob_are_ignored() {
+    // The host never sends them; a stray one must not block a configuration
+    // it does not describe, nor panic.
+    let p = profile(tiny_space());
+    let all = suggest(&p, 6, 5).unwrap();
+    let mut history: Vec<Named> = all[1..]
+        .iter()
+        .enumerate()
+        .map(|(i, c)| trial(i as u32, values(c), &[], TrialState::Complete))
+        .collect();
+    let mut longer = values(&all[0]);
+    longer.push(Value::Integer(1));
+    history.push(trial(5, longer, &[], TrialState::Complete));
+    history.push(trial(6, values(&all[0])[..1].to_vec(), &[], TrialState::Complete));
+    let p = with_trials(p, history);
+    assert_eq!(suggest(&p, 3, 9), Ok(vec![all[0].clone()]));
+
+    let continuous = profile(vec![
+        real("x", 0.0, 1.0, false, None),
+        Param::new("f", Domain::Flag),
+    ]);
+    let drawn = suggest(&continuous, 1, 3).unwrap();
+    let mut stray = values(&drawn[0]);
+    stray.push(Value::Flag(true));
+    let continuous = with_trials(continuous, vec![trial(0, stray, &[], TrialState::Complete)]);
+    assert_eq!(suggest(&continuous, 1, 3).unwrap(), drawn);
+}
+
+#[test]
+fn fingerprints_are_exact() {
+    let fp = |values: &[Value]| fingerprint(values);
+    let c = |s: &str| Value::Choice(s.into());
+    assert_eq!(fp(&[Value::Real(0.3), c("a")]), fp(&[Value::Real(0.3), c("a")]));
+    assert_ne!(fp(&[Value::Real(0.3)]), fp(&[Value::Real(0.1 + 0.2)]));
+    assert_ne!(fp(&[Value::Real(0.0)]), fp(&[Value::Real(-0.0)]));
+    assert_eq!(fp(&[Value::Real(f64::NAN)]), fp(&[Value::Real(f64::NAN)]));
+    assert_ne!(fp(&[Value::Integer(1)]), fp(&[Value::Real(1.0)]));
+    assert_ne!(fp(&[Value::Integer(0)]), fp(&[Value::Flag(false)]));
+    assert_ne!(fp(&[c("ab"), c("c")]), fp(&[c("a"), c("bc")]));
+    assert_ne!(fp(&[c("a")]), fp(&[c("a\0")]));
+    assert_ne!(fp(&[c("")]), fp(&[]));
+    assert_ne!(fp(&[c("12345678x")]), fp(&[c("12345678y")]));
+    assert_ne!(
+        fp(&[Value::Integer(1), Value::Integer(2)]),
+        fp(&[Value::Integer(2), Value::Integer(1)])
+    );
+    // No collision among many nearby values.
+    let mut prints: Vec<u128> = (0..100_000i64)
+        .flat_map(|i| [fp(&[Value::Integer(i)]), fp(&[Value::Real(i as f64)])])
+        .collect();
+    prints.sort_unstable();
+    prints.dedup();
+    assert_eq!(prints.len(), 200_000);
 }
 
 #[test]
 fn decimal_history_values_match_computed_grid_points() {
     // 0.3 typed by a user is the grid point 0 + 3 × 0.1.
-    let mut p = profile(vec![real("x", 0.0, 0.5, false, Some(0.1))]);
-    for (i, x) in [0.0, 0.1, 0.2, 0.3, 0.4].iter().enumerate() {
-        p.trials.push(trial(
-            i as u32,
-            assign(&[("x", Value::Real(*x))]),
-            &[],
-            TrialState::Complete,
-        ));
-    }
+    let history = [0.0, 0.1, 0.2, 0.3, 0.4]
+        .iter()
+        .enumerate()
+        .map(|(i, x)| trial(i as u32, vec![Value::Real(*x)], &[], TrialState::Complete))
+        .collect();
+    let p = with_trials(profile(vec![real("x", 0.0, 0.5, false, Some(0.1))]), history);
     assert_eq!(
         suggest(&p, 4, 1).unwrap(),
         vec![assign(&[("x", Value::Real(0.5))])]
@@ -227,15 +343,10 @@ fn decimal_history_values_match_computed_grid_points() {
 #[test]
 fn a_nearly_exhausted_large_space_is_enumerated() {
     // 1000 configurations, 990 tried: rejection would mostly repeat.
-    let mut p = profile(vec![int("n", 1, 1000, true, None)]);
-    for i in 1..=990 {
-        p.trials.push(trial(
-            i as u32,
-            assign(&[("n", Value::Integer(i))]),
-            &[],
-            TrialState::Complete,
-        ));
-    }
+    let history = (1..=990)
+        .map(|i| trial(i as u32, vec![Value::Integer(i)], &[], TrialState::Complete))
+        .collect();
+    let p = with_trials(profile(vec![int("n", 1, 1000, true, None)]), history);
     let configs = suggest(&p, 20, 4).unwrap();
     assert_eq!(configs.len(), 10);
     let got: BTreeSet<i64> = configs
@@ -264,17 +375,17 @@ fn a_degenerate_continuous_space_stops_instead_of_looping() {
     assert_eq!(suggest(&p, 3, 1).unwrap().len(), 1);
 }
 
-fn measured(number: u32, model: &str, metrics: &[(&str, f64)]) -> Trial {
+fn measured(number: u32, model: &str, metrics: &[(&'static str, f64)]) -> Named {
     trial(
         number,
-        assign(&[("model", Value::Choice(model.into()))]),
+        vec![Value::Choice(model.into())],
         metrics,
         TrialState::Complete,
     )
 }
 
-fn scored_profile(objectives: &[(&str, Direction)], trials: Vec<Trial>) -> Profile {
-    Profile {
+fn scored_profile(objectives: &[(&str, Direction)], trials: Vec<Named>) -> Profile {
+    let p = Profile {
         space: vec![Param::new("model", Domain::choice(["a", "b", "c", "d", "base"]))],
         baseline: assign(&[("model", Value::Choice("base".into()))]),
         objectives: objectives
@@ -284,9 +395,9 @@ fn scored_profile(objectives: &[(&str, Direction)], trials: Vec<Trial>) -> Profi
                 direction: *d,
             })
             .collect(),
-        trials,
         ..Profile::default()
-    }
+    };
+    with_trials(p, trials)
 }
 
 #[test]
@@ -356,9 +467,9 @@ fn recommend_skips_infeasible_failed_and_unfinished_trials() {
             measured(1, "b", &[("latency_ms", 150.0)]),
             measured(2, "c", &[("latency_ms", 300.0), ("cost_usd", 1.0)]),
             measured(3, "d", &[("latency_ms", 250.0), ("cost_usd", 2.0)]),
-            trial(4, assign(&[]), &[("latency_ms", 1.0)], TrialState::Failed),
-            trial(5, assign(&[]), &[], TrialState::Running),
-            trial(6, assign(&[]), &[], TrialState::Pruned),
+            trial(4, vec![], &[("latency_ms", 1.0)], TrialState::Failed),
+            trial(5, vec![], &[], TrialState::Running),
+            trial(6, vec![], &[], TrialState::Pruned),
         ],
     );
     p.constraints = vec![Constraint {
@@ -473,7 +584,7 @@ fn recommend_says_when_the_baseline_is_best() {
 fn recommend_needs_objectives_and_measurements() {
     let none_measured = scored_profile(
         &[("latency_ms", Direction::Minimize)],
-        vec![trial(0, assign(&[]), &[], TrialState::Failed)],
+        vec![trial(0, vec![], &[], TrialState::Failed)],
     );
     let Err(Error::InvalidInput(msg)) = recommend(&none_measured, 0) else {
         panic!("accepted a profile without measurements");
