@@ -241,9 +241,8 @@ fn param(name: &str, domain: Domain) -> Param {
     }
 }
 
-/// The same profile as the SDK's (guest) types, for the native call: the
-/// positional history the contract sends (knob values in space order, metric
-/// values in `metrics` order).
+/// The same profile as the SDK's (guest) types, for the native call, with
+/// the flat history the contract sends.
 fn to_sdk(p: &Profile) -> aiopt_sdk::Profile {
     use aiopt_sdk as sdk;
     let value = |v: &Value| match v {
@@ -298,20 +297,46 @@ fn to_sdk(p: &Profile) -> aiopt_sdk::Profile {
                 },
             })
             .collect(),
-        trials: p
-            .trials
-            .iter()
-            .map(|t| sdk::Trial {
-                number: t.number,
-                values: t.config.iter().map(|(_, v)| value(v)).collect(),
-                metrics: metrics
-                    .iter()
-                    .map(|m| t.metrics.iter().find(|(n, _)| n == m).map(|(_, v)| *v))
-                    .collect(),
-                state: sdk::TrialState::Complete,
-            })
-            .collect(),
-        metrics,
+        history: sdk::History {
+            numbers: p.trials.iter().map(|t| t.number).collect(),
+            states: p.trials.iter().map(|_| sdk::TrialState::Complete).collect(),
+            values: p
+                .trials
+                .iter()
+                .flat_map(|t| {
+                    t.config
+                        .iter()
+                        .zip(&p.space)
+                        .map(|((_, v), param)| encode(&param.domain, v))
+                })
+                .collect(),
+            metrics: p
+                .trials
+                .iter()
+                .flat_map(|t| {
+                    metrics.iter().map(|m| {
+                        t.metrics
+                            .iter()
+                            .find(|(n, _)| n == m)
+                            .map_or(f64::NAN, |(_, v)| *v)
+                    })
+                })
+                .collect(),
+            metric_names: metrics,
+        },
         ..sdk::Profile::default()
+    }
+}
+
+/// The contract's number for a knob value (see the WIT `history` record).
+fn encode(domain: &Domain, value: &Value) -> f64 {
+    match (domain, value) {
+        (Domain::Choice { values }, Value::Choice(label)) => {
+            values.iter().position(|l| l == label).expect("label in domain") as f64
+        }
+        (_, Value::Real(x)) => *x,
+        (_, Value::Integer(i)) => *i as f64,
+        (_, Value::Flag(b)) => f64::from(u8::from(*b)),
+        (_, Value::Choice(_)) => unreachable!("choice values only in choice domains"),
     }
 }

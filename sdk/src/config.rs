@@ -3,7 +3,8 @@
 //! A [`Config`](crate::Config) is a `Vec<Assignment>` (a WIT `list`), so its
 //! helpers are an extension trait rather than inherent methods. `Vec` already
 //! has a `get(usize)`, which would shadow a `get(name)`, hence the name
-//! [`ConfigExt::value`].
+//! [`ConfigExt::value`]. [`ConfigKey`] identifies a configuration exactly by
+//! its encoded row, the form the history holds.
 
 #![forbid(unsafe_code)]
 
@@ -12,18 +13,15 @@ use std::fmt::Write as _;
 use crate::{Assignment, Value};
 
 /// Helpers on a configuration (`Config`, or any slice of assignments).
+///
+/// To recognise a configuration in the history, which holds encoded numbers
+/// rather than values, encode it with
+/// [`Profile::encode_config`](crate::Profile::encode_config) or key it with
+/// [`Profile::config_key`](crate::Profile::config_key): both need the
+/// profile's domains.
 pub trait ConfigExt {
     /// The value assigned to the knob `name`, if the configuration sets it.
     fn value(&self, name: &str) -> Option<&Value>;
-
-    /// The exact identity of the configuration's values, in the order the
-    /// configuration lists them; see [`ConfigKey`]. For a configuration in
-    /// search-space order (as the contract requires of every `config`, and
-    /// as every SDK helper builds them) it equals the key of a trial with the
-    /// same values, [`ConfigKey::from_values`]. For a configuration that may
-    /// list its knobs in another order, use
-    /// [`Profile::config_key`](crate::Profile::config_key).
-    fn key(&self) -> ConfigKey;
 
     /// A one-line human form, `name=value, name=value`, in the
     /// configuration's order, for titles and rationales.
@@ -33,10 +31,6 @@ pub trait ConfigExt {
 impl ConfigExt for [Assignment] {
     fn value(&self, name: &str) -> Option<&Value> {
         self.iter().find(|a| a.name == name).map(|a| &a.value)
-    }
-
-    fn key(&self) -> ConfigKey {
-        ConfigKey::new(self)
     }
 
     fn describe(&self) -> String {
@@ -52,89 +46,59 @@ impl ConfigExt for [Assignment] {
 }
 
 /// The exact identity of a configuration within one search space: its
-/// values, one per knob in search-space order.
+/// encoded row (one number per knob, in search-space order, as the history
+/// holds it; see [`Domain::encode`](crate::Domain::encode)) compared by the
+/// bits of each number.
 ///
-/// `Config` and `Value` cannot implement `Eq` or `Hash` because they hold
-/// floats, yet strategies must recognise a configuration they already tried.
-/// The key compares reals by their bits (so `0.1 + 0.2` and `0.3` differ,
-/// `-0.0` and `0.0` differ, and a NaN equals the same NaN), and an integer
-/// `1` never equals the real `1.0`.
+/// Configurations cannot implement `Eq` or `Hash` because they hold floats,
+/// yet strategies must recognise a configuration they already tried. The
+/// key compares by bits, so `0.1 + 0.2` and `0.3` differ, `-0.0` and `0.0`
+/// differ, and a NaN equals the same NaN. Because every domain encodes its
+/// values one-to-one (a choice by its label's index, a flag as 0 or 1, an
+/// integer exactly), equal keys mean equal configurations.
 ///
-/// The key is positional, like the history it is compared with
-/// ([`Trial::values`](crate::Trial)): it holds no knob names, so a history
-/// trial ([`ConfigKey::from_values`]) and a named configuration in space
-/// order ([`ConfigExt::key`], or [`Profile::config_key`](crate::Profile::config_key)
-/// for any order) give equal keys for equal values. Keys of different search
-/// spaces are therefore not comparable. Keys order totally and
-/// deterministically, so they can live in a `BTreeSet` or `BTreeMap` whose
-/// iteration must not depend on a random hasher seed.
+/// Get one from a history row ([`TrialView::key`](crate::TrialView::key),
+/// [`ConfigKey::from_row`]) or from a named configuration in any order
+/// ([`Profile::config_key`](crate::Profile::config_key)); keys hold no
+/// names, so keys of different search spaces are not comparable. Keys order
+/// totally and deterministically (by bits, not numerically), so they can
+/// live in a `BTreeSet` or `BTreeMap` whose iteration must not depend on a
+/// random hasher seed.
 ///
 /// ```
-/// use aiopt_sdk::{Assignment, ConfigExt, ConfigKey, Trial, TrialState, Value};
+/// use aiopt_sdk::{Assignment, ConfigKey, Domain, Param, Profile, TrialState, Value};
 ///
-/// let trial = Trial {
-///     number: 0,
-///     values: vec![Value::Integer(8), Value::Choice("small".into())],
-///     metrics: vec![],
-///     state: TrialState::Complete,
+/// let mut profile = Profile {
+///     space: vec![
+///         Param::new("batch", Domain::integer(1, 64)),
+///         Param::new("model", Domain::choice(["large", "small"])),
+///     ],
+///     ..Profile::default()
 /// };
+/// // Batch 8 with "small", the label at index 1.
+/// profile.history.push(0, TrialState::Complete, &[8.0, 1.0], &[]);
+/// let trial = profile.trial(0).unwrap();
 /// let suggested = vec![
-///     Assignment { name: "batch".into(), value: Value::Integer(8) },
 ///     Assignment { name: "model".into(), value: Value::Choice("small".into()) },
+///     Assignment { name: "batch".into(), value: Value::Integer(8) },
 /// ];
-/// assert_eq!(suggested.key(), ConfigKey::from_values(&trial.values));
+/// assert_eq!(profile.config_key(&suggested), Some(trial.key()));
+/// assert_eq!(trial.key(), ConfigKey::from_row(&[8.0, 1.0]));
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct ConfigKey(Vec<KeyValue>);
-
-/// A value with floats replaced by their bits.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-enum KeyValue {
-    Real(u64),
-    Integer(i64),
-    Choice(String),
-    Flag(bool),
-}
-
-impl KeyValue {
-    fn of(value: &Value) -> KeyValue {
-        match value {
-            Value::Real(x) => KeyValue::Real(x.to_bits()),
-            Value::Integer(i) => KeyValue::Integer(*i),
-            Value::Choice(s) => KeyValue::Choice(s.clone()),
-            Value::Flag(b) => KeyValue::Flag(*b),
-        }
-    }
-}
+pub struct ConfigKey(Vec<u64>);
 
 impl ConfigKey {
-    /// The key of `config`'s values in the order it lists them; the same as
-    /// [`ConfigExt::key`].
-    pub fn new(config: &[Assignment]) -> ConfigKey {
-        ConfigKey(config.iter().map(|a| KeyValue::of(&a.value)).collect())
-    }
-
-    /// The key of positional values, one per knob in search-space order, as
-    /// a [`Trial`](crate::Trial) holds them.
-    pub fn from_values(values: &[Value]) -> ConfigKey {
-        ConfigKey::from_value_refs(values.iter())
-    }
-
-    /// The key of values given by reference, in order.
-    pub(crate) fn from_value_refs<'v>(values: impl Iterator<Item = &'v Value>) -> ConfigKey {
-        ConfigKey(values.map(KeyValue::of).collect())
+    /// The key of an encoded row: one number per knob, in search-space
+    /// order, as [`History`](crate::History) holds them.
+    pub fn from_row(row: &[f64]) -> ConfigKey {
+        ConfigKey(row.iter().map(|x| x.to_bits()).collect())
     }
 }
 
-impl From<&[Assignment]> for ConfigKey {
-    fn from(config: &[Assignment]) -> ConfigKey {
-        ConfigKey::new(config)
-    }
-}
-
-impl From<&[Value]> for ConfigKey {
-    fn from(values: &[Value]) -> ConfigKey {
-        ConfigKey::from_values(values)
+impl From<&[f64]> for ConfigKey {
+    fn from(row: &[f64]) -> ConfigKey {
+        ConfigKey::from_row(row)
     }
 }
 
@@ -159,36 +123,17 @@ mod tests {
 
     #[test]
     fn keys_are_exact_and_positional() {
-        let c1 = [a("x", Value::Real(0.3)), a("m", Value::Choice("a".into()))];
-        let c3 = [a("x", Value::Real(0.1 + 0.2)), a("m", Value::Choice("a".into()))];
-        let c4 = [a("x", Value::Real(0.3))];
-        assert_ne!(c1.key(), c3.key());
-        assert_ne!(c1.key(), c4.key());
-        assert_ne!(
-            [a("x", Value::Real(0.0))].key(),
-            [a("x", Value::Real(-0.0))].key()
-        );
-        assert_eq!(
-            [a("x", Value::Real(f64::NAN))].key(),
-            [a("x", Value::Real(f64::NAN))].key()
-        );
-        // An integer 1 is not the real 1.0.
-        assert_ne!(
-            [a("x", Value::Integer(1))].key(),
-            [a("x", Value::Real(1.0))].key()
-        );
-        // A named configuration in space order and positional values agree.
-        let values = [Value::Real(0.3), Value::Choice("a".into())];
-        assert_eq!(c1.key(), ConfigKey::from_values(&values));
-        assert_eq!(ConfigKey::from(&values[..]), ConfigKey::from(&c1[..]));
-        assert_ne!(c3.key(), ConfigKey::from_values(&values));
+        let key = |row: &[f64]| ConfigKey::from_row(row);
+        assert_eq!(key(&[0.3, 1.0]), key(&[0.3, 1.0]));
+        assert_ne!(key(&[0.3, 1.0]), key(&[0.1 + 0.2, 1.0]));
+        assert_ne!(key(&[0.3, 1.0]), key(&[0.3]));
+        assert_ne!(key(&[0.0]), key(&[-0.0]));
+        assert_eq!(key(&[f64::NAN]), key(&[f64::NAN]));
         // Order matters: a key is positional.
-        assert_ne!(
-            ConfigKey::from_values(&[Value::Integer(1), Value::Integer(2)]),
-            ConfigKey::from_values(&[Value::Integer(2), Value::Integer(1)])
-        );
+        assert_ne!(key(&[1.0, 2.0]), key(&[2.0, 1.0]));
+        assert_eq!(ConfigKey::from(&[1.0, 2.0][..]), key(&[1.0, 2.0]));
         let mut set = std::collections::HashSet::new();
-        assert!(set.insert(c1.key()));
-        assert!(!set.insert(ConfigKey::from_values(&values)));
+        assert!(set.insert(key(&[0.3, 1.0])));
+        assert!(!set.insert(key(&[0.3, 1.0])));
     }
 }

@@ -21,6 +21,16 @@ const MAX_REAL_GRID: f64 = 9_007_199_254_740_992.0; // 2^53
 /// computed `0.0 + 3 * 0.1 = 0.30000000000000004`.
 const GRID_TOLERANCE: f64 = 1e-9;
 
+/// Integers up to this magnitude are exact in an f64, so the history encodes
+/// integer knobs within it (the host refuses integer bounds beyond it).
+const MAX_EXACT_INT: f64 = 9_007_199_254_740_992.0; // 2^53
+
+/// `x` as an integer when it is a whole number within ±2^53, the range an
+/// f64 holds exactly.
+fn whole(x: f64) -> Option<i64> {
+    (x.fract() == 0.0 && x.abs() <= MAX_EXACT_INT).then_some(x as i64)
+}
+
 impl RealRange {
     /// The last grid index `n` (the grid is `low + k * step` for `k` in
     /// `0..=n`), or `None` without a step. Assumes a valid range.
@@ -307,6 +317,97 @@ impl Domain {
         }
     }
 
+    /// `value` as the number the history holds for it (see
+    /// [`History`](crate::History)): a real as itself, an integer as the same
+    /// number, a choice as the index of its label in the domain's list, a
+    /// flag as 0 (`false`) or 1 (`true`).
+    ///
+    /// `None` when the domain does not contain the value
+    /// ([`Domain::contains`]: wrong kind, outside the bounds, off the step
+    /// grid, an unknown label, a NaN) or when it is an integer beyond ±2^53,
+    /// which an f64 cannot hold exactly. Distinct values of a domain encode
+    /// to distinct numbers, and [`Domain::decode`] gives the value back.
+    ///
+    /// ```
+    /// use aiopt_sdk::{Domain, Value};
+    ///
+    /// let model = Domain::choice(["small", "large"]);
+    /// assert_eq!(model.encode(&Value::Choice("large".into())), Some(1.0));
+    /// assert_eq!(model.encode(&Value::Choice("huge".into())), None);
+    /// assert_eq!(Domain::Flag.encode(&Value::Flag(true)), Some(1.0));
+    /// assert_eq!(Domain::integer(1, 64).encode(&Value::Integer(8)), Some(8.0));
+    /// assert_eq!(Domain::real(0.0, 1.0).encode(&Value::Real(0.25)), Some(0.25));
+    /// assert_eq!(Domain::real(0.0, 1.0).encode(&Value::Integer(0)), None); // wrong kind
+    /// ```
+    pub fn encode(&self, value: &Value) -> Option<f64> {
+        match (self, value) {
+            (Domain::Real(_), Value::Real(x)) => self.contains(value).then_some(*x),
+            (Domain::Integer(_), Value::Integer(i)) => {
+                (i.unsigned_abs() <= MAX_EXACT_INT as u64 && self.contains(value)).then_some(*i as f64)
+            }
+            // A label's grid index is its position in the list.
+            (Domain::Choice(_), Value::Choice(_)) => self.grid_index(value).map(|k| k as f64),
+            (Domain::Flag, Value::Flag(b)) => Some(if *b { 1.0 } else { 0.0 }),
+            _ => None,
+        }
+    }
+
+    /// The value a history number `x` stands for (see
+    /// [`Domain::encode`]): `Value::Real(x)` for a real, the integer for an
+    /// integer, the label at index `x` for a choice, `false` for 0 and
+    /// `true` for 1 for a flag.
+    ///
+    /// `None` when `x` encodes no value of the domain: not finite, not a
+    /// whole number where one is needed, beyond ±2^53 for an integer, a
+    /// label index out of range, a flag other than 0 or 1, or a value the
+    /// domain does not contain ([`Domain::contains`], e.g. outside the
+    /// bounds); always `None` for an invalid domain. A choice clones its
+    /// label; [`TrialView::label`](crate::TrialView::label) borrows it.
+    ///
+    /// ```
+    /// use aiopt_sdk::{Domain, Value};
+    ///
+    /// let model = Domain::choice(["small", "large"]);
+    /// assert_eq!(model.decode(1.0), Some(Value::Choice("large".into())));
+    /// assert_eq!(model.decode(2.0), None);
+    /// assert_eq!(model.decode(0.5), None);
+    /// assert_eq!(Domain::Flag.decode(0.0), Some(Value::Flag(false)));
+    /// assert_eq!(Domain::integer(1, 64).decode(8.0), Some(Value::Integer(8)));
+    /// assert_eq!(Domain::real(0.0, 1.0).decode(f64::NAN), None);
+    /// ```
+    pub fn decode(&self, x: f64) -> Option<Value> {
+        match self {
+            Domain::Real(_) => Some(Value::Real(x)).filter(|v| self.contains(v)),
+            Domain::Integer(_) => Some(Value::Integer(whole(x)?)).filter(|v| self.contains(v)),
+            Domain::Choice(_) | Domain::Flag => self.grid_value(u128::try_from(whole(x)?).ok()?),
+        }
+    }
+
+    /// The position of the value encoded as `x` in [`Domain::grid_value`]'s
+    /// order: the same as `grid_index(&decode(x)?)`, without building the
+    /// value (no label is cloned). For grid searches and exhaustive
+    /// enumerations that index the history.
+    ///
+    /// ```
+    /// use aiopt_sdk::Domain;
+    ///
+    /// let tenths = Domain::Real(aiopt_sdk::RealRange { low: 0.0, high: 1.0, log: false, step: Some(0.1) });
+    /// assert_eq!(tenths.grid_index_encoded(0.3), Some(3)); // within 1e-9 of a step
+    /// assert_eq!(tenths.grid_index_encoded(0.35), None);
+    /// assert_eq!(Domain::choice(["a", "b"]).grid_index_encoded(1.0), Some(1));
+    /// assert_eq!(Domain::real(0.0, 1.0).grid_index_encoded(0.5), None); // infinite domain
+    /// ```
+    pub fn grid_index_encoded(&self, x: f64) -> Option<u128> {
+        match self {
+            Domain::Real(_) => self.grid_index(&Value::Real(x)),
+            Domain::Integer(_) => self.grid_index(&Value::Integer(whole(x)?)),
+            Domain::Choice(_) | Domain::Flag => {
+                let k = u128::try_from(whole(x)?).ok()?;
+                (k < self.cardinality()?).then_some(k)
+            }
+        }
+    }
+
     /// Whether `value` is one the domain allows: the right kind, within the
     /// bounds and, when stepped, on the grid (with [`Domain::grid_index`]'s
     /// tolerance). Always false for an invalid domain.
@@ -585,6 +686,91 @@ mod tests {
             panic!("accepted")
         };
         assert!(msg.contains("temperature"), "{msg}");
+    }
+
+    #[test]
+    fn encoding_is_exact_and_checks_the_domain() {
+        let model = Domain::choice(["a", "b", "c"]);
+        let tenths = real(0.0, 1.0, false, Some(0.1));
+        let batch = int(8, 64, false, Some(8));
+        let cases: [(&Domain, Value, Option<f64>); 14] = [
+            (&model, Value::Choice("c".into()), Some(2.0)),
+            (&model, Value::Choice("d".into()), None),
+            (&model, Value::Integer(0), None),
+            (&Domain::Flag, Value::Flag(false), Some(0.0)),
+            (&Domain::Flag, Value::Flag(true), Some(1.0)),
+            (&batch, Value::Integer(16), Some(16.0)),
+            (&batch, Value::Integer(17), None),
+            (&batch, Value::Real(16.0), None),
+            (&tenths, Value::Real(0.3), Some(0.3)),
+            (&tenths, Value::Real(0.35), None),
+            (&tenths, Value::Real(f64::NAN), None),
+            (&real(-1.0, 1.0, false, None), Value::Real(-0.0), Some(-0.0)),
+            (
+                &int(i64::MIN, i64::MAX, false, None),
+                Value::Integer((1 << 53) + 1),
+                None,
+            ),
+            (
+                &int(i64::MIN, i64::MAX, false, None),
+                Value::Integer(-(1 << 53)),
+                Some(-9_007_199_254_740_992.0),
+            ),
+        ];
+        for (domain, value, encoded) in cases {
+            let got = domain.encode(&value);
+            assert_eq!(
+                got.map(f64::to_bits),
+                encoded.map(f64::to_bits),
+                "{domain:?} {value:?}"
+            );
+            if let Some(x) = got {
+                assert_eq!(domain.decode(x), Some(value.clone()), "{domain:?} {x}");
+            }
+        }
+        // Every value of a finite domain round-trips, in grid order.
+        for domain in [&model, &tenths, &batch, &Domain::Flag] {
+            for k in 0..domain.cardinality().unwrap() {
+                let value = domain.grid_value(k).unwrap();
+                let x = domain.encode(&value).unwrap();
+                assert_eq!(domain.decode(x), Some(value));
+                assert_eq!(domain.grid_index_encoded(x), Some(k));
+            }
+        }
+    }
+
+    #[test]
+    fn decoding_rejects_what_encodes_no_value() {
+        let model = Domain::choice(["a", "b"]);
+        for x in [-1.0, 2.0, 0.5, f64::NAN, f64::INFINITY] {
+            assert_eq!(model.decode(x), None, "{x}");
+            assert_eq!(model.grid_index_encoded(x), None, "{x}");
+        }
+        assert_eq!(model.decode(-0.0), Some(Value::Choice("a".into())));
+        for x in [2.0, -1.0, 0.5, f64::NAN] {
+            assert_eq!(Domain::Flag.decode(x), None, "{x}");
+        }
+        let batch = int(1, 64, false, None);
+        for x in [0.0, 65.0, 8.5, f64::INFINITY, f64::NAN] {
+            assert_eq!(batch.decode(x), None, "{x}");
+        }
+        assert_eq!(int(i64::MIN, i64::MAX, false, None).decode(2f64.powi(60)), None);
+        let unit = real(0.0, 1.0, false, None);
+        assert_eq!(unit.decode(0.5), Some(Value::Real(0.5)));
+        for x in [1.5, -0.1, f64::NAN, f64::INFINITY] {
+            assert_eq!(unit.decode(x), None, "{x}");
+        }
+        // Stepped reals keep the value as sent, within 1e-9 of a step.
+        let tenths = real(0.0, 1.0, false, Some(0.1));
+        assert_eq!(tenths.decode(0.3), Some(Value::Real(0.3)));
+        assert_eq!(tenths.grid_index_encoded(0.1 + 0.2), Some(3));
+        assert_eq!(tenths.decode(0.35), None);
+        // Invalid domains contain nothing.
+        assert_eq!(Domain::choice(["a", "a"]).decode(0.0), None);
+        assert_eq!(real(1.0, 0.0, false, None).decode(0.5), None);
+        // An infinite domain has no grid.
+        assert_eq!(unit.grid_index_encoded(0.5), None);
+        assert_eq!(real(2.0, 2.0, false, None).grid_index_encoded(2.0), Some(0));
     }
 
     #[test]

@@ -56,35 +56,57 @@
 //! assert!(matches!(Dice::recommend(profile, 42), Err(Error::Unsupported(_))));
 //! ```
 //!
-//! # History is positional
+//! # History is flat
 //!
 //! Outputs are named (a [`Config`] is a list of `name = value`
 //! [`Assignment`]s), but the history the host sends on every call is not:
-//! repeating every knob and metric name in every trial dominated the cost of
-//! a call. A [`Trial`] holds `values`, one per knob in the order of
-//! `profile.space`, and `metrics`, one `Option<f64>` per name in
-//! `profile.metrics`. The request log works the same way ([`RequestLog`]).
-//! The profile knows the names, so lookups by name are methods of
-//! [`Profile`] that take the trial; in a loop, resolve the column once:
+//! it can hold thousands of trials, and every string or list that crosses
+//! the boundary costs an allocation on both sides, while a list of numbers
+//! is one copy. So [`History`] is a few flat blocks with one row per trial,
+//! oldest first:
+//!
+//! * `numbers[i]`, `states[i]`: row `i`'s trial number and [`TrialState`];
+//! * `values[i * space.len() + j]`: its value of knob `profile.space[j]`,
+//!   encoded as a number ([`Domain::encode`]): a real as itself, an integer
+//!   exactly (the host refuses integer knobs beyond ±2^53), a choice as the
+//!   index of its label in the domain, a flag as 0 or 1;
+//! * `metrics[i * metric_names.len() + k]`: its measurement of metric
+//!   `metric_names[k]`, NaN where it was not measured. Objective and
+//!   constraint metrics come first.
+//!
+//! The request log's further metrics work the same way ([`RequestLog`]).
+//! [`Profile::trials`] reads the rows as borrowed [`TrialView`]s (slices of
+//! the blocks, no allocation); lookups by name are methods of [`Profile`],
+//! which holds the names, and take the view. In a loop, resolve a column
+//! once ([`Profile::metric_index`], [`Profile::param_index`]) and read
+//! [`TrialView::metric_at`] or `view.values[j]`: no string comparison per
+//! trial. To compare a configuration with history, encode it
+//! ([`Profile::encode_config`]) and compare numbers.
 //!
 //! ```
-//! use aiopt_sdk::{ConfigExt, Domain, Param, Profile, Trial, TrialState, Value};
+//! use aiopt_sdk::{ConfigExt, Domain, Param, Profile, TrialState, Value};
 //!
-//! let trial = |number, model: &str, latency| Trial {
-//!     number,
-//!     values: vec![Value::Choice(model.into()), Value::Integer(8)],
-//!     metrics: vec![Some(latency), None],
-//!     state: TrialState::Complete,
-//! };
-//! let profile = Profile {
+//! let mut profile = Profile {
 //!     space: vec![
 //!         Param::new("model", Domain::choice(["small", "large"])),
 //!         Param::new("batch_size", Domain::integer(1, 64)),
 //!     ],
-//!     metrics: vec!["latency_ms".into(), "accuracy".into()],
-//!     trials: vec![trial(0, "large", 420.0), trial(1, "small", 180.0)],
 //!     ..Profile::default()
 //! };
+//! // The host sends history ready-made; tests and examples build it by name.
+//! let model = |label: &str| Value::Choice(label.into());
+//! let large = [model("large"), Value::Integer(8)];
+//! profile.push_trial(0, TrialState::Complete, &large, &[("latency_ms", 420.0)]);
+//! profile.push_trial(
+//!     1,
+//!     TrialState::Complete,
+//!     &[model("small"), Value::Integer(8)],
+//!     &[("latency_ms", 180.0), ("accuracy", 0.9)],
+//! );
+//! // The flat layout: "large" is label 1, "small" label 0.
+//! assert_eq!(profile.history.values, [1.0, 8.0, 0.0, 8.0]);
+//! assert_eq!(profile.history.metric_names, ["latency_ms", "accuracy"]);
+//! assert!(profile.history.metrics[1].is_nan()); // trial 0 did not measure accuracy
 //!
 //! let latency = profile.metric_index("latency_ms").unwrap();
 //! let fastest = profile
@@ -92,23 +114,26 @@
 //!     .filter(|t| t.metric_at(latency).is_some())
 //!     .min_by(|a, b| a.metric_at(latency).partial_cmp(&b.metric_at(latency)).unwrap())
 //!     .unwrap();
-//! assert_eq!(profile.trial_metric(fastest, "latency_ms"), Some(180.0));
-//! assert_eq!(profile.trial_value(fastest, "model"), Some(&Value::Choice("small".into())));
+//! assert_eq!(profile.trial_metric(&fastest, "latency_ms"), Some(180.0));
+//! assert_eq!(profile.trial_value(&fastest, "model"), Some(model("small")));
+//! assert_eq!(fastest.label(0), Some("small")); // without allocating
 //! // Output is named: turn the trial back into a configuration.
-//! let config = profile.trial_config(fastest);
+//! let config = profile.trial_config(&fastest);
 //! assert_eq!(config.describe(), "model=small, batch_size=8");
-//! // A named configuration in space order and a trial compare by key.
-//! assert_eq!(config.key(), fastest.key());
+//! // A named configuration encodes to the row it would have in history.
+//! assert_eq!(profile.encode_config(&config).as_deref(), Some(fastest.values));
+//! assert_eq!(profile.config_key(&config), Some(fastest.key()));
 //! ```
 //!
 //! # What the SDK adds to the WIT types
 //!
 //! * [`Rng`]: a seeded generator whose output is fixed forever, because a
 //!   study must replay byte-identically from its seeds.
-//! * Helpers on [`Profile`], [`Trial`], [`RequestLog`], [`Direction`],
+//! * [`TrialView`]: one row of the flat history, borrowed.
+//! * Helpers on [`Profile`], [`History`], [`RequestLog`], [`Direction`],
 //!   [`Domain`], [`Value`] (inherent methods, no import needed) and on
-//!   configurations ([`ConfigExt`], [`ConfigKey`]; a [`Config`] is a `Vec`,
-//!   so these are a trait).
+//!   configurations ([`ConfigExt`]; a [`Config`] is a `Vec`, so these are a
+//!   trait); [`ConfigKey`], the exact identity of a configuration.
 //! * [`log!`], [`info!`], [`warn!`], [`debug!`], [`error!`], [`trace!`]: log
 //!   through the host (stderr when not built for wasm32).
 //! * [`stats`]: small statistics every strategy needs (t-intervals).
@@ -137,6 +162,7 @@
 
 mod config;
 mod domain;
+mod history;
 mod logging;
 mod profile;
 mod requests;
@@ -161,6 +187,7 @@ pub mod __private {
         additional_type_attributes: {
             "aiopt:strategy/types@0.1.0/workload": [#[derive(Default)]],
             "aiopt:strategy/types@0.1.0/profile": [#[derive(Default)]],
+            "aiopt:strategy/types@0.1.0/history": [#[derive(Default)]],
             "aiopt:strategy/types@0.1.0/request-log": [#[derive(Default)]],
             "aiopt:strategy/types@0.1.0/request-record": [#[derive(Default)]],
             "aiopt:strategy/types@0.1.0/report": [#[derive(Default)]],
@@ -210,6 +237,11 @@ pub use __private::aiopt::strategy::types::Domain;
 pub use __private::aiopt::strategy::types::Error;
 /// A predicted metric with its 95% interval.
 pub use __private::aiopt::strategy::types::Estimate;
+/// The measured history as flat row-major blocks (`profile.history`): read
+/// it through [`Profile::trials`] and [`TrialView`], build it with
+/// [`Profile::push_trial`] or [`History::push`]. See the crate docs,
+/// "History is flat".
+pub use __private::aiopt::strategy::types::History;
 /// The inclusive bounds of an integer knob.
 pub use __private::aiopt::strategy::types::IntRange;
 /// An optimization type a strategy implements.
@@ -233,16 +265,13 @@ pub use __private::aiopt::strategy::types::Proposal;
 pub use __private::aiopt::strategy::types::RealRange;
 /// What `recommend` returns: proposals, best first, and notes.
 pub use __private::aiopt::strategy::types::Report;
-/// The served requests with their label tables (`profile.requests`); see
-/// [`RequestLog::served_by_name`] and [`RequestLog::extra`].
+/// The served requests with their label tables and a flat block of further
+/// metrics (`profile.requests`); see [`RequestLog::served_by_name`] and
+/// [`RequestLog::extra`].
 pub use __private::aiopt::strategy::types::RequestLog;
 /// One served request: indices into its [`RequestLog`]'s label tables, a
 /// prompt hash and fixed-size measurements.
 pub use __private::aiopt::strategy::types::RequestRecord;
-/// One evaluated (or in-flight) configuration, positional: `values` in the
-/// order of `profile.space`, `metrics` in the order of `profile.metrics`; see
-/// [`Profile::trial_metric`] and [`Trial::metric_at`].
-pub use __private::aiopt::strategy::types::Trial;
 /// Where a trial stands: complete, failed, running or pruned.
 pub use __private::aiopt::strategy::types::TrialState;
 /// The value of one knob (a real, an integer, a choice label or a flag).
@@ -251,15 +280,16 @@ pub use __private::aiopt::strategy::types::Value;
 pub use __private::aiopt::strategy::types::Workload;
 
 pub use config::{ConfigExt, ConfigKey};
+pub use history::TrialView;
 pub use logging::log;
 pub use rng::Rng;
 
 /// Everything a strategy usually needs, for `use aiopt_sdk::prelude::*;`.
 pub mod prelude {
     pub use crate::{
-        Assignment, Config, ConfigExt, ConfigKey, Constraint, Direction, Domain, Error, Estimate, Info,
-        IntRange, Kind, Level, Objective, OptionSpec, Param, Profile, Proposal, RealRange, Report,
-        RequestLog, RequestRecord, Rng, Strategy, Trial, TrialState, Value, Workload,
+        Assignment, Config, ConfigExt, ConfigKey, Constraint, Direction, Domain, Error, Estimate, History,
+        Info, IntRange, Kind, Level, Objective, OptionSpec, Param, Profile, Proposal, RealRange, Report,
+        RequestLog, RequestRecord, Rng, Strategy, TrialState, TrialView, Value, Workload,
     };
 }
 
@@ -280,7 +310,8 @@ pub trait Strategy {
     fn info() -> Info;
 
     /// `count` new configurations to evaluate next, one assignment per knob in
-    /// search-space order. The history is `profile.trials`.
+    /// search-space order. The history is `profile.history`, read through
+    /// [`Profile::trials`].
     ///
     /// The default answers [`Error::Unsupported`], which is right for
     /// strategies that only analyse (cost, quality).

@@ -4,25 +4,13 @@
 //! so authors need no import to call them and all strategies agree on the
 //! answers, e.g. on what "feasible" means.
 //!
-//! # Positional history
-//!
-//! A [`Trial`] holds no names: `trial.values[i]` is the value of knob
-//! `profile.space[i]` and `trial.metrics[j]` the measurement of metric
-//! `profile.metrics[j]` (the contract sends history this way because
-//! repeating names per trial dominated the cost of a call). So lookups by
-//! name live on [`Profile`], which holds the names, and take the trial:
-//! [`Profile::trial_metric`], [`Profile::trial_value`],
-//! [`Profile::trial_config`]. Loops over many trials should resolve a name
-//! once ([`Profile::metric_index`], [`Profile::param_index`]) and then read
-//! columns with [`Trial::metric_at`] and `trial.values[i]`: no string
-//! comparison per trial.
+//! The history's methods (trials, metrics by name, encoding configurations)
+//! are in the `history` module; these answer questions about the space,
+//! the baseline and the options.
 
 #![forbid(unsafe_code)]
 
-use crate::{
-    Assignment, Config, ConfigKey, Constraint, Direction, Error, Param, Profile, Rng, Trial, TrialState,
-    Value,
-};
+use crate::{Assignment, Config, Constraint, Direction, Error, Param, Profile, Rng, Value};
 
 impl Profile {
     /// The knob called `name` in the search space.
@@ -31,60 +19,9 @@ impl Profile {
     }
 
     /// The position of knob `name` in the search space, which is also the
-    /// index of its value in every [`Trial::values`](Trial).
+    /// index of its value in every [`TrialView::values`](crate::TrialView).
     pub fn param_index(&self, name: &str) -> Option<usize> {
         self.space.iter().position(|p| p.name == name)
-    }
-
-    /// The column of metric `name` in every [`Trial::metrics`](Trial): its
-    /// position in `profile.metrics` (the first, should the name be listed
-    /// twice). Resolve it once, then read each trial with
-    /// [`Trial::metric_at`].
-    pub fn metric_index(&self, name: &str) -> Option<usize> {
-        self.metrics.iter().position(|m| m == name)
-    }
-
-    /// `trial`'s measurement of metric `name`: `None` when the profile has
-    /// no such metric or the trial did not measure it.
-    ///
-    /// ```
-    /// use aiopt_sdk::{Profile, Trial, TrialState};
-    ///
-    /// let profile = Profile {
-    ///     metrics: vec!["latency_ms".into(), "accuracy".into()],
-    ///     trials: vec![Trial {
-    ///         number: 0,
-    ///         values: vec![],
-    ///         metrics: vec![Some(312.0), None],
-    ///         state: TrialState::Complete,
-    ///     }],
-    ///     ..Profile::default()
-    /// };
-    /// let trial = &profile.trials[0];
-    /// assert_eq!(profile.trial_metric(trial, "latency_ms"), Some(312.0));
-    /// assert_eq!(profile.trial_metric(trial, "accuracy"), None); // not measured
-    /// assert_eq!(profile.trial_metric(trial, "cost_usd"), None); // no such metric
-    /// // In a loop, resolve the column once.
-    /// let latency = profile.metric_index("latency_ms").unwrap();
-    /// let total: f64 = profile.trials.iter().filter_map(|t| t.metric_at(latency)).sum();
-    /// assert_eq!(total, 312.0);
-    /// ```
-    pub fn trial_metric(&self, trial: &Trial, name: &str) -> Option<f64> {
-        trial.metric_at(self.metric_index(name)?)
-    }
-
-    /// `trial`'s value of knob `name`; `None` when the space has no such
-    /// knob.
-    pub fn trial_value<'t>(&self, trial: &'t Trial, name: &str) -> Option<&'t Value> {
-        trial.values.get(self.param_index(name)?)
-    }
-
-    /// `trial`'s configuration with knob names, in search-space order: what
-    /// a proposal or a suggestion returns. Clones every name and value, so
-    /// call it for the few trials that are output, not for the whole history
-    /// (compare with [`Trial::key`] or the values themselves instead).
-    pub fn trial_config(&self, trial: &Trial) -> Config {
-        self.config_from_values(trial.values.iter().cloned())
     }
 
     /// Names positional `values` (one per knob, in search-space order) with
@@ -99,20 +36,6 @@ impl Profile {
                 value,
             })
             .collect()
-    }
-
-    /// The [`ConfigKey`] of a named configuration, its values taken in
-    /// search-space order whatever order it lists them in (knobs outside the
-    /// space are ignored), so it equals the key of a trial with the same
-    /// values. `None` when `config` does not set every knob of the space:
-    /// it then matches no trial, because every trial sets every knob.
-    pub fn config_key(&self, config: &[Assignment]) -> Option<ConfigKey> {
-        let values: Option<Vec<&Value>> = self
-            .space
-            .iter()
-            .map(|p| config.iter().find(|a| a.name == p.name).map(|a| &a.value))
-            .collect();
-        Some(ConfigKey::from_value_refs(values?.into_iter()))
     }
 
     /// The value the baseline (today's configuration) gives knob `name`.
@@ -163,25 +86,6 @@ impl Profile {
             None => Ok(default),
             Some(v) => v.as_str().ok_or_else(|| wrong_option(name, "a label", v)),
         }
-    }
-
-    /// The trials that were measured (`complete`), oldest first.
-    pub fn completed_trials(&self) -> impl Iterator<Item = &Trial> + '_ {
-        self.trials.iter().filter(|t| t.state == TrialState::Complete)
-    }
-
-    /// Whether `trial`'s metrics keep every constraint of the profile.
-    ///
-    /// A constraint on a metric the trial did not measure (or that is not in
-    /// `profile.metrics` at all) counts as broken (the configuration cannot
-    /// be shown to be safe), and so does a NaN measurement. A profile without
-    /// constraints finds every trial feasible, whatever its state; combine
-    /// with [`Trial::is_complete`] as needed.
-    pub fn is_feasible(&self, trial: &Trial) -> bool {
-        self.constraints.iter().all(|c| {
-            self.trial_metric(trial, &c.metric)
-                .is_some_and(|v| c.is_satisfied_by(v))
-        })
     }
 
     /// Checks that the search space can be sampled: at least one knob, no
@@ -236,9 +140,9 @@ impl Profile {
     }
 
     /// The values [`Profile::sample_config`] would draw from the same `rng`
-    /// state, without names: positional like [`Trial::values`](Trial), for
-    /// checking a draw against the history before naming it with
-    /// [`Profile::config_from_values`].
+    /// state, without names, in search-space order: for checking a draw
+    /// against the history ([`Profile::encode_values`]) before naming it
+    /// with [`Profile::config_from_values`].
     pub fn sample_values(&self, rng: &mut Rng) -> Vec<Value> {
         self.space.iter().map(|p| p.domain.sample(rng)).collect()
     }
@@ -249,27 +153,6 @@ fn wrong_option(name: &str, expected: &str, got: &Value) -> Error {
         "option `{name}` must be {expected}, got the {} `{got}`",
         got.kind_name()
     ))
-}
-
-impl Trial {
-    /// The measurement in metric column `index` (see
-    /// [`Profile::metric_index`]); `None` when the trial did not measure it
-    /// or the column does not exist. By name: [`Profile::trial_metric`].
-    pub fn metric_at(&self, index: usize) -> Option<f64> {
-        self.metrics.get(index).copied().flatten()
-    }
-
-    /// The exact identity of the trial's configuration, equal to the
-    /// [`ConfigKey`] of a named configuration with the same values in
-    /// search-space order.
-    pub fn key(&self) -> ConfigKey {
-        ConfigKey::from_values(&self.values)
-    }
-
-    /// Whether the trial was measured (`TrialState::Complete`).
-    pub fn is_complete(&self) -> bool {
-        self.state == TrialState::Complete
-    }
 }
 
 impl Constraint {
@@ -305,25 +188,33 @@ impl Direction {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{ConfigExt, Domain};
+    use crate::{ConfigExt, ConfigKey, Domain, History, TrialState};
 
-    /// The metric columns of [`profile`]'s trials.
+    /// The metric columns of [`profile`]'s history.
     const METRICS: [&str; 3] = ["latency_ms", "cost", "x"];
 
-    /// A trial of [`profile`] measuring `metrics` by name (names must be in
-    /// [`METRICS`]), with the knob values `batch = 1, model = a`.
-    fn trial(number: u32, metrics: &[(&str, f64)], state: TrialState) -> Trial {
-        let mut columns = vec![None; METRICS.len()];
+    /// Appends to `p`'s history a trial measuring `metrics` by name (names
+    /// must be in [`METRICS`]), with the knob values `batch = 1, model = a`;
+    /// returns its row.
+    fn push(p: &mut Profile, number: u32, metrics: &[(&str, f64)], state: TrialState) -> usize {
+        let mut cells = [f64::NAN; METRICS.len()];
         for (m, v) in metrics {
-            let column = METRICS.iter().position(|c| c == m).expect("a known metric");
-            columns[column] = Some(*v);
+            cells[METRICS.iter().position(|c| c == m).expect("a known metric")] = *v;
         }
-        Trial {
-            number,
-            values: vec![Value::Integer(1), Value::Choice("a".into())],
-            metrics: columns,
-            state,
-        }
+        // batch = 1, model = label 0 ("a").
+        p.history.push(number, state, &[1.0, 0.0], &cells);
+        p.trial_count() - 1
+    }
+
+    /// Whether `p` finds feasible a trial of it measuring `metrics`.
+    fn feasible(p: &Profile, metrics: &[(&str, f64)], state: TrialState) -> bool {
+        let mut p = p.clone();
+        p.history = History {
+            metric_names: METRICS.iter().map(|m| m.to_string()).collect(),
+            ..History::default()
+        };
+        let row = push(&mut p, 0, metrics, state);
+        p.is_feasible(&p.trial(row).unwrap())
     }
 
     fn profile() -> Profile {
@@ -355,7 +246,10 @@ mod tests {
                     value: Value::Integer(-1),
                 },
             ],
-            metrics: METRICS.iter().map(|m| m.to_string()).collect(),
+            history: History {
+                metric_names: METRICS.iter().map(|m| m.to_string()).collect(),
+                ..History::default()
+            },
             ..Profile::default()
         }
     }
@@ -388,59 +282,66 @@ mod tests {
     #[test]
     fn feasibility_needs_every_constrained_metric() {
         let p = profile();
-        assert!(p.is_feasible(&trial(0, &[("latency_ms", 80.0)], TrialState::Complete)));
-        assert!(p.is_feasible(&trial(0, &[("latency_ms", 100.0)], TrialState::Complete)));
-        assert!(!p.is_feasible(&trial(1, &[("latency_ms", 120.0)], TrialState::Complete)));
-        assert!(!p.is_feasible(&trial(2, &[("cost", 1.0)], TrialState::Complete)));
-        assert!(!p.is_feasible(&trial(3, &[("latency_ms", f64::NAN)], TrialState::Complete)));
+        assert!(feasible(&p, &[("latency_ms", 80.0)], TrialState::Complete));
+        assert!(feasible(&p, &[("latency_ms", 100.0)], TrialState::Complete));
+        assert!(!feasible(&p, &[("latency_ms", 120.0)], TrialState::Complete));
+        assert!(!feasible(&p, &[("cost", 1.0)], TrialState::Complete));
+        assert!(!feasible(&p, &[("latency_ms", f64::NAN)], TrialState::Complete));
         let open = Profile::default();
-        assert!(open.is_feasible(&trial(4, &[], TrialState::Failed)));
+        assert!(feasible(&open, &[], TrialState::Failed));
         // A constraint on a metric no trial has is never kept.
         let mut unknown = profile();
         unknown.constraints[0].metric = "throughput".into();
-        assert!(!unknown.is_feasible(&trial(5, &[("latency_ms", 80.0)], TrialState::Complete)));
+        assert!(!feasible(&unknown, &[("latency_ms", 80.0)], TrialState::Complete));
     }
 
     #[test]
     fn completed_trials_and_metrics() {
         let mut p = profile();
-        p.trials = vec![
-            trial(0, &[("x", 1.0)], TrialState::Complete),
-            trial(1, &[], TrialState::Failed),
-            trial(2, &[], TrialState::Running),
-            trial(3, &[("x", 3.0)], TrialState::Complete),
-        ];
+        push(&mut p, 0, &[("x", 1.0)], TrialState::Complete);
+        push(&mut p, 1, &[], TrialState::Failed);
+        push(&mut p, 2, &[], TrialState::Running);
+        push(&mut p, 3, &[("x", 3.0)], TrialState::Complete);
         let numbers: Vec<u32> = p.completed_trials().map(|t| t.number).collect();
         assert_eq!(numbers, [0, 3]);
-        assert_eq!(p.trial_metric(&p.trials[0], "x"), Some(1.0));
+        let rows: Vec<usize> = p.completed_trials().map(|t| t.index).collect();
+        assert_eq!(rows, [0, 3]);
+        let (t0, t3) = (p.trial(0).unwrap(), p.trial(3).unwrap());
+        assert_eq!(p.trial_metric(&t0, "x"), Some(1.0));
         // A column the trial did not measure, and a metric with no column.
-        assert_eq!(p.trial_metric(&p.trials[0], "cost"), None);
-        assert_eq!(p.trial_metric(&p.trials[0], "y"), None);
+        assert_eq!(p.trial_metric(&t0, "cost"), None);
+        assert_eq!(p.trial_metric(&t0, "y"), None);
         assert_eq!(p.metric_index("x"), Some(2));
-        assert_eq!(p.trials[3].metric_at(2), Some(3.0));
-        assert_eq!(p.trials[3].metric_at(0), None);
-        assert_eq!(p.trials[3].metric_at(99), None);
+        assert_eq!(t3.metric_at(2), Some(3.0));
+        assert_eq!(t3.metric_at(0), None);
+        assert_eq!(t3.metric_at(99), None);
+        assert!(t3.is_complete() && !p.trial(1).unwrap().is_complete());
         // A name listed twice reads the first column.
-        p.metrics.push("x".into());
-        p.trials[0].metrics.push(Some(2.0));
-        assert_eq!(p.trial_metric(&p.trials[0], "x"), Some(1.0));
+        let column = p.history.add_metric("x (again)");
+        p.history.metric_names[column] = "x".into();
+        p.history.metrics[column] = 2.0; // row 0
+        assert_eq!(p.trial_metric(&p.trial(0).unwrap(), "x"), Some(1.0));
     }
 
     #[test]
     fn trials_are_named_by_the_space() {
-        let p = profile();
-        let t = trial(0, &[], TrialState::Complete);
+        let mut p = profile();
+        push(&mut p, 0, &[], TrialState::Complete);
+        let t = p.trial(0).unwrap();
         assert_eq!(p.param_index("model"), Some(1));
         assert_eq!(p.param_index("nope"), None);
-        assert_eq!(p.trial_value(&t, "model"), Some(&Value::Choice("a".into())));
+        assert_eq!(p.trial_value(&t, "model"), Some(Value::Choice("a".into())));
         assert_eq!(p.trial_value(&t, "nope"), None);
         let config = p.trial_config(&t);
         assert_eq!(config.describe(), "batch=1, model=a");
         // A named configuration and the trial agree on the key, in any order.
-        assert_eq!(config.key(), t.key());
+        assert_eq!(p.config_key(&config), Some(t.key()));
         let reversed: Config = config.iter().rev().cloned().collect();
-        assert_ne!(reversed.key(), t.key());
+        assert_eq!(p.encode_config(&reversed).as_deref(), Some(t.values));
         assert_eq!(p.config_key(&reversed), Some(t.key()));
+        // Positional values must be in space order.
+        let values: Vec<Value> = reversed.iter().map(|a| a.value.clone()).collect();
+        assert_eq!(p.encode_values(&values), None);
         let mut extra = reversed.clone();
         extra.push(Assignment {
             name: "old_knob".into(),
@@ -449,7 +350,15 @@ mod tests {
         assert_eq!(p.config_key(&extra), Some(t.key()));
         // The baseline sets only `batch`: it is no full configuration.
         assert_eq!(p.config_key(&p.baseline), None);
-        assert_eq!(p.config_from_values(t.values.clone()), config);
+        assert_eq!(p.decode_config(t.values), Some(config.clone()));
+        // An integer 1 is not the real 1.0, nor a label outside the domain.
+        let mut real_batch = config.clone();
+        real_batch[0].value = Value::Real(1.0);
+        assert_eq!(p.config_key(&real_batch), None);
+        let mut unknown = config;
+        unknown[1].value = Value::Choice("z".into());
+        assert_eq!(p.encode_config(&unknown), None);
+        assert_ne!(ConfigKey::from_row(&[0.0, 1.0]), t.key());
     }
 
     #[test]
@@ -489,6 +398,7 @@ mod tests {
         }
         // Positional draws are the same draws.
         let values = p.sample_values(&mut Rng::new(3));
+        assert_eq!(p.encode_values(&values), p.encode_config(&c));
         assert_eq!(p.config_from_values(values), c);
     }
 }

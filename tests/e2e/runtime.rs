@@ -90,6 +90,23 @@ fn memory_bomb_hits_the_memory_limit() {
 }
 
 #[test]
+fn a_limit_below_the_initial_memory_fails_at_instantiation() {
+    let limits = Limits {
+        memory_bytes: 1 << 20,
+        ..Limits::default()
+    };
+    let failure = runtime()
+        .suggest(&random(), &profile(), 1, 0, &limits)
+        .expect_err("1 MiB is below what the plugin starts with");
+    assert!(
+        matches!(failure.error, RuntimeError::MemoryLimit { limit_bytes, .. } if limit_bytes == 1 << 20),
+        "{:?}",
+        failure.error
+    );
+    assert_random_still_works();
+}
+
+#[test]
 fn unbounded_recursion_is_a_named_stack_overflow() {
     let failure = fail_suggest("recursion", &Limits::default());
     match failure.error {

@@ -132,33 +132,38 @@ fn demo(root: &Path) -> Result<()> {
     let aiopt = root.join("target/release/aiopt");
     let data = root.join("target/demo-data");
     let profile = "examples/doc-generator/profile.toml";
-    let aiopt_cmd = |args: &[&str]| {
-        let mut cmd = Command::new(&aiopt);
-        cmd.current_dir(root).arg("--data-dir").arg(&data).args(args);
-        cmd
-    };
-    run(&mut aiopt_cmd(&["plugin", "list"]))?;
-    run(&mut aiopt_cmd(&["profile", "check", profile]))?;
-    run(&mut aiopt_cmd(&[
-        "plugin",
-        "run",
-        "random",
-        "--profile",
-        profile,
-        "--count",
-        "5",
-        "--seed",
-        "42",
-    ]))?;
-    run(&mut aiopt_cmd(&[
-        "plugin",
-        "run",
-        "random",
-        "--profile",
-        profile,
-        "--call",
-        "recommend",
-    ]))
+    let steps: [&[&str]; 4] = [
+        &["plugin", "list"],
+        &["profile", "check", profile],
+        &[
+            "plugin",
+            "run",
+            "random",
+            "--profile",
+            profile,
+            "--count",
+            "5",
+            "--seed",
+            "42",
+        ],
+        &[
+            "plugin",
+            "run",
+            "random",
+            "--profile",
+            profile,
+            "--call",
+            "recommend",
+        ],
+    ];
+    for args in steps {
+        run(Command::new(&aiopt)
+            .current_dir(root)
+            .arg("--data-dir")
+            .arg(&data)
+            .args(args))?;
+    }
+    Ok(())
 }
 
 fn test(root: &Path) -> Result<()> {

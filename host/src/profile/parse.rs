@@ -317,6 +317,15 @@ impl Checker<'_> {
 
     fn int_domain(&mut self, t: &DeTable<'_>, name: &str, at: usize) -> Option<Domain> {
         let (low, high) = self.bounds(t, name, at, Self::integer)?;
+        // Strategies see history values as f64, exact only up to 2^53.
+        const EXACT: i64 = 1 << 53;
+        if low < -EXACT || high > EXACT {
+            self.problem(
+                at,
+                format!("knob `{name}`: integer bounds must lie within ±2^53 ({EXACT})"),
+            );
+            return None;
+        }
         let log = t.get("log").and_then(|v| self.boolean(v, "log")).unwrap_or(false);
         let step = match t.get("step") {
             Some(v) => Some(self.integer(v, "step")?),

@@ -10,11 +10,9 @@ use super::PluginInfo;
 use crate::profile::{self, Config, Profile, Value};
 use crate::report::{Estimate, Proposal, Report};
 
-/// The profile as the guest sees it. History goes positional: knob values
-/// in space order and metric values in the order of `metrics`, so no name is
-/// repeated per trial (see the WIT `trial` record for why).
+/// The profile as the guest sees it, with history and request data in the
+/// contract's flat, indexed form (see the WIT `history` record for why).
 pub fn profile_to_wit(p: &Profile) -> wit::Profile {
-    let metrics = metric_columns(p);
     wit::Profile {
         name: p.name.clone(),
         model_kind: p.kind.clone(),
@@ -46,12 +44,7 @@ pub fn profile_to_wit(p: &Profile) -> wit::Profile {
             mean_input_tokens: p.workload.mean_input_tokens,
             mean_output_tokens: p.workload.mean_output_tokens,
         },
-        trials: p
-            .trials
-            .iter()
-            .filter_map(|t| trial_to_wit(t, &p.space, &metrics))
-            .collect(),
-        metrics,
+        history: history_to_wit(p),
         requests: request_log_to_wit(&p.requests),
         options: config_to_wit(&p.options),
     }
@@ -75,36 +68,72 @@ fn metric_columns(p: &Profile) -> Vec<String> {
     columns
 }
 
-/// `None` for a trial that misses a knob of the space: the contract promises
-/// plugins complete positional values.
-fn trial_to_wit(t: &profile::Trial, space: &[profile::Param], metrics: &[String]) -> Option<wit::Trial> {
-    let values = space
-        .iter()
-        .enumerate()
-        .map(|(i, param)| {
+/// The history as flat row-major blocks (see the WIT `history` record):
+/// one copy each instead of an allocation per trial. A trial that misses a
+/// knob of the space, or whose value no longer fits it, is left out: the
+/// contract promises complete rows.
+fn history_to_wit(p: &Profile) -> wit::History {
+    let metric_names = metric_columns(p);
+    let mut history = wit::History {
+        numbers: Vec::with_capacity(p.trials.len()),
+        states: Vec::with_capacity(p.trials.len()),
+        values: Vec::with_capacity(p.trials.len() * p.space.len()),
+        metric_names: Vec::new(),
+        metrics: Vec::with_capacity(p.trials.len() * metric_names.len()),
+    };
+    let mut row = Vec::with_capacity(p.space.len());
+    for t in &p.trials {
+        row.clear();
+        let complete = p.space.iter().enumerate().all(|(i, param)| {
             // Trials are stored in space order; fall back to a lookup by name.
             let value = match t.config.get(i) {
-                Some((name, v)) if *name == param.name => v,
-                _ => &t.config.iter().find(|(name, _)| *name == param.name)?.1,
+                Some((name, v)) if *name == param.name => Some(v),
+                _ => t
+                    .config
+                    .iter()
+                    .find(|(name, _)| *name == param.name)
+                    .map(|(_, v)| v),
             };
-            Some(value_to_wit(value))
-        })
-        .collect::<Option<Vec<_>>>()?;
-    let metrics = metrics
-        .iter()
-        .map(|m| t.metrics.iter().find(|(name, _)| name == m).map(|(_, v)| *v))
-        .collect();
-    Some(wit::Trial {
-        number: t.number,
-        values,
-        metrics,
-        state: match t.state {
+            value
+                .and_then(|v| encode(&param.domain, v))
+                .map(|x| row.push(x))
+                .is_some()
+        });
+        if !complete {
+            continue;
+        }
+        history.numbers.push(t.number);
+        history.states.push(match t.state {
             profile::TrialState::Complete => wit::TrialState::Complete,
             profile::TrialState::Failed => wit::TrialState::Failed,
             profile::TrialState::Running => wit::TrialState::Running,
             profile::TrialState::Pruned => wit::TrialState::Pruned,
-        },
-    })
+        });
+        history.values.extend_from_slice(&row);
+        history.metrics.extend(metric_names.iter().map(|m| {
+            t.metrics
+                .iter()
+                .find(|(name, _)| name == m)
+                .map_or(f64::NAN, |(_, v)| *v)
+        }));
+    }
+    history.metric_names = metric_names;
+    history
+}
+
+/// A knob value as the history's number: reals as themselves, integers
+/// exactly, a choice as its label's index, a flag as 0 or 1.
+fn encode(domain: &profile::Domain, value: &Value) -> Option<f64> {
+    match (domain, value) {
+        (profile::Domain::Real { .. }, Value::Real(x)) => Some(*x),
+        (profile::Domain::Real { .. }, Value::Integer(i)) => Some(*i as f64),
+        (profile::Domain::Integer { .. }, Value::Integer(i)) => Some(*i as f64),
+        (profile::Domain::Choice { values }, Value::Choice(label)) => {
+            values.iter().position(|l| l == label).map(|i| i as f64)
+        }
+        (profile::Domain::Flag, Value::Flag(b)) => Some(f64::from(u8::from(*b))),
+        _ => None,
+    }
 }
 
 /// Assigns each distinct label an index, in order of first appearance.
@@ -135,30 +164,35 @@ fn request_log_to_wit(records: &[profile::RequestRecord]) -> wit::RequestLog {
             extra_metrics.index(metric);
         }
     }
+    let mut extra = Vec::with_capacity(records.len() * extra_metrics.names.len());
     let records = records
         .iter()
-        .map(|r| wit::RequestRecord {
-            served_by: served_by.index(&r.served_by),
-            prompt: r.prompt.as_deref().map(prompt_hash),
-            category: r.category.as_deref().map(|c| categories.index(c)),
-            latency_ms: r.latency_ms,
-            input_tokens: r.input_tokens,
-            output_tokens: r.output_tokens,
-            cost_usd: r.cost_usd,
-            score: r.score,
-            timestamp_ms: r.timestamp_ms,
-            extra: extra_metrics
-                .names
-                .iter()
-                .map(|m| r.extra.iter().find(|(name, _)| name == m).map(|(_, v)| *v))
-                .collect(),
+        .map(|r| {
+            extra.extend(extra_metrics.names.iter().map(|m| {
+                r.extra
+                    .iter()
+                    .find(|(name, _)| name == m)
+                    .map_or(f64::NAN, |(_, v)| *v)
+            }));
+            wit::RequestRecord {
+                served_by: served_by.index(&r.served_by),
+                prompt: r.prompt.as_deref().map(prompt_hash),
+                category: r.category.as_deref().map(|c| categories.index(c)),
+                latency_ms: r.latency_ms,
+                input_tokens: r.input_tokens,
+                output_tokens: r.output_tokens,
+                cost_usd: r.cost_usd,
+                score: r.score,
+                timestamp_ms: r.timestamp_ms,
+            }
         })
         .collect();
     wit::RequestLog {
         served_by: served_by.names,
         categories: categories.names,
-        extra_metrics: extra_metrics.names,
         records,
+        extra_metrics: extra_metrics.names,
+        extra,
     }
 }
 
@@ -454,17 +488,34 @@ mod tests {
     }
 
     #[test]
-    fn history_is_positional_with_objectives_first() {
-        let w = profile_to_wit(&profile());
-        assert_eq!(w.metrics, vec!["latency_ms", "accuracy"]);
+    fn history_is_flat_row_major_with_objectives_first() {
+        let h = profile_to_wit(&profile()).history;
+        assert_eq!(h.metric_names, vec!["latency_ms", "accuracy"]);
         // Trial 1 misses knob `b` and is not sent.
-        assert_eq!(w.trials.iter().map(|t| t.number).collect::<Vec<_>>(), vec![0, 2]);
-        assert_eq!(
-            w.trials[0].values,
-            vec![wit::Value::Flag(false), wit::Value::Integer(2)]
-        );
-        assert_eq!(w.trials[0].metrics, vec![None, Some(0.5)]);
-        assert_eq!(w.trials[1].metrics, vec![Some(7.0), None]);
+        assert_eq!(h.numbers, vec![0, 2]);
+        assert_eq!(h.values, vec![0.0, 2.0, 1.0, 4.0]);
+        assert!(h.metrics[0].is_nan());
+        assert_eq!(h.metrics[1], 0.5);
+        assert_eq!(h.metrics[2], 7.0);
+        assert!(h.metrics[3].is_nan());
+    }
+
+    #[test]
+    fn values_encode_by_domain() {
+        let choice = Domain::Choice {
+            values: vec!["x".into(), "y".into()],
+        };
+        assert_eq!(encode(&choice, &Value::Choice("y".into())), Some(1.0));
+        assert_eq!(encode(&choice, &Value::Choice("z".into())), None);
+        assert_eq!(encode(&Domain::Flag, &Value::Flag(true)), Some(1.0));
+        let real = Domain::Real {
+            low: 0.0,
+            high: 1.0,
+            log: false,
+            step: None,
+        };
+        assert_eq!(encode(&real, &Value::Real(0.25)), Some(0.25));
+        assert_eq!(encode(&real, &Value::Flag(true)), None);
     }
 
     #[test]
@@ -481,7 +532,7 @@ mod tests {
         assert_eq!(log.categories, vec!["c"]);
         assert_eq!(log.records[2].category, Some(0));
         assert_eq!(log.extra_metrics, vec!["x"]);
-        assert_eq!(log.records[0].extra, vec![None]);
-        assert_eq!(log.records[1].extra, vec![Some(1.0)]);
+        assert!(log.extra[0].is_nan() && log.extra[2].is_nan());
+        assert_eq!(log.extra[1], 1.0);
     }
 }

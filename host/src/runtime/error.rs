@@ -16,9 +16,9 @@ pub enum RuntimeError {
     #[error("plugin timed out after {limit_ms} ms of wall time (raise it with --timeout-ms)")]
     Timeout { limit_ms: u64 },
 
-    #[error("plugin exceeded its memory limit of {} MiB{} (raise it with --memory-mb)",
-        .limit_bytes >> 20,
-        .requested_bytes.map(|r| format!(": it asked for {} MiB", r >> 20)).unwrap_or_default())]
+    #[error("plugin exceeded its memory limit of {} (raise it with --memory-mb){}",
+        mebibytes(*.limit_bytes),
+        .requested_bytes.map(|r| format!(": it asked for {} of linear memory", mebibytes(r))).unwrap_or_default())]
     MemoryLimit {
         limit_bytes: u64,
         requested_bytes: Option<u64>,
@@ -105,4 +105,8 @@ pub struct CallFailure {
     pub error: RuntimeError,
     pub usage: Usage,
     pub logs: Vec<LogLine>,
+}
+
+fn mebibytes(bytes: u64) -> String {
+    format!("{:.1} MiB", bytes as f64 / (1u64 << 20) as f64)
 }

@@ -18,7 +18,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use aiopt_sdk::stats::Summary;
 use aiopt_sdk::{
     Config, ConfigKey, Error, Estimate, Info, Kind, Objective, Profile, Proposal, Report, Rng, Strategy,
-    Trial, TrialState, Value,
+    TrialState, TrialView, Value,
 };
 
 /// How many draws `suggest` spends looking for one new configuration before
@@ -61,13 +61,13 @@ pub fn info() -> Info {
 /// `count` new configurations, each knob drawn with `Domain::sample` and
 /// assigned in search-space order.
 ///
-/// No configuration is repeated, neither one from `profile.trials` (in any
+/// No configuration is repeated, neither one from `profile.history` (in any
 /// state: a running trial is already being measured) nor one earlier in the
-/// batch. A history trial counts as tried when it gives every knob of the
-/// space the same value (its positional `values`; a trial without exactly one
-/// value per knob, which the host never sends, is ignored; in a finite space
-/// stepped reals match within 1e-9 of a step, otherwise values match
-/// exactly).
+/// batch. A history row counts as tried when it gives every knob of the
+/// space the same value: its encoded numbers equal the draw's (in a finite
+/// space stepped reals match within 1e-9 of a step, otherwise numbers match
+/// exactly, by their bits). A row whose numbers encode no configuration of
+/// the space (which the host never sends) is ignored.
 ///
 /// On a finite space, while untried configurations are plentiful they are
 /// found by drawing and rejecting repeats, which keeps each knob's
@@ -102,9 +102,8 @@ fn suggest_finite(profile: &Profile, size: u128, count: usize, rng: &mut Rng) ->
     // Sorted and without duplicates (replicates share an index): one
     // allocation for the whole history, and `pick_untried` merges with it.
     let mut tried: Vec<u128> = profile
-        .trials
-        .iter()
-        .filter_map(|t| grid.index_of(&t.values))
+        .trials()
+        .filter_map(|t| grid.index_of_row(t.values))
         .collect();
     tried.sort_unstable();
     tried.dedup();
@@ -152,32 +151,34 @@ fn suggest_finite(profile: &Profile, size: u128, count: usize, rng: &mut Rng) ->
 }
 
 /// Suggestions in a space with a continuous knob, where repeats are
-/// recognised by the [`fingerprint`] of the exact values and practically
+/// recognised by the [`fingerprint`] of the encoded row and practically
 /// never happen.
 ///
 /// This is the hot path of a study (every call reads the whole history), so
-/// the history costs one allocation, a sorted `Vec` of fingerprints, rather
-/// than a key with cloned labels per trial. Fingerprints are safe to use in
+/// the history costs one allocation, a sorted `Vec` of fingerprints read
+/// straight from the flat values block, rather than a key per trial. Each
+/// draw is encoded into one reused row. Fingerprints are safe to use in
 /// place of exact keys: equal values always give equal fingerprints, so a
 /// tried configuration is always recognised; a collision (different values,
 /// equal fingerprints) can only make a genuinely new draw look tried, which
 /// rejects it and draws again. It can never let a repeat through.
 fn suggest_continuous(profile: &Profile, count: usize, rng: &mut Rng) -> Vec<Config> {
     let knobs = profile.space.len();
-    let mut seen: Vec<u128> = profile
-        .trials
-        .iter()
+    let mut seen: Vec<u64> = profile
+        .trials()
         .filter(|t| t.values.len() == knobs)
-        .map(|t| fingerprint(&t.values))
+        .map(|t| fingerprint(t.values))
         .collect();
     seen.sort_unstable();
     let mut out = Vec::new();
+    let mut row = Vec::with_capacity(knobs);
     while out.len() < count {
         // Draws the same values as `sample_config`, and names only the one
         // kept.
         let fresh = (0..MAX_ATTEMPTS).find_map(|_| {
             let values = profile.sample_values(rng);
-            let print = fingerprint(&values);
+            encode_draw(profile, &values, &mut row);
+            let print = fingerprint(&row);
             let slot = seen.binary_search(&print).err()?;
             Some((slot, print, values))
         });
@@ -199,52 +200,52 @@ fn suggest_continuous(profile: &Profile, count: usize, rng: &mut Rng) -> Vec<Con
     out
 }
 
-/// A 128-bit fingerprint of positional values, for recognising tried
-/// configurations without cloning them.
+/// Encodes drawn `values` as the history row they would have, into `row`
+/// (cleared first, and reused so a draw allocates no row).
+///
+/// Drawn values lie in their domains, so each encodes, except an integer
+/// beyond ±2^53, the exact range of an f64, which only a space the host
+/// refuses can hold. Such a value is rounded to the nearest f64 instead:
+/// equal values still give equal rows, so a tried configuration is still
+/// recognised, and two different values sharing a row can only make a new
+/// draw look tried (see [`suggest_continuous`]).
+fn encode_draw(profile: &Profile, values: &[Value], row: &mut Vec<f64>) {
+    row.clear();
+    row.extend(
+        profile
+            .space
+            .iter()
+            .zip(values)
+            .map(|(p, v)| p.domain.encode(v).or_else(|| v.as_f64()).unwrap_or(f64::NAN)),
+    );
+}
+
+/// A 64-bit fingerprint of an encoded row (one number per knob, as the
+/// history holds it), for recognising tried configurations without keys.
 ///
 /// Hand-written and fixed (no `Hash`/`HashMap`, whose hasher is randomly
 /// seeded and may change between Rust releases), so it is the same in every
-/// run, natively and in the sandbox. The values are encoded as a sequence of
-/// 64-bit words that no two different value lists share: a kind tag per
-/// value, then reals by their bits (so `-0.0` and `0.0` differ, and a NaN
-/// matches the same NaN, as [`ConfigKey`] compares), integers by their bits,
-/// flags as 0 or 1, and choice labels by their byte length followed by their
-/// bytes, eight to a word. Each word is absorbed with `h = (h ^ w) * M` and
-/// `h ^= h >> 64` (`M` odd and dense, the 128-bit PCG multiplier): both steps
-/// are bijections of the state, so lists differing in a single word never
-/// collide, and other collisions are as unlikely as for a random 128-bit
-/// value. See [`suggest_continuous`] for why a collision would be harmless.
-fn fingerprint(values: &[Value]) -> u128 {
-    const M: u128 = 0x2360_ed05_1fc6_5da4_4385_df64_9fcc_f645;
-    let mut h: u128 = 0x6c62_272e_07bb_0142_62b8_2175_6295_c58d;
+/// run, natively and in the sandbox. It absorbs the row's length, then each
+/// number's bits (so `-0.0` and `0.0` differ, and a NaN matches the same
+/// NaN, as [`ConfigKey`] compares): no decoding, because within one space a
+/// number means one value of its knob (a choice's label index, a flag's 0
+/// or 1, an integer exactly). Each word is absorbed with `h = (h ^ w) * M`
+/// and `h ^= h >> 32` (`M` odd): both steps are bijections of the state, so
+/// rows differing in a single word never collide, and other collisions are
+/// as unlikely as for a random 64-bit value (about 3e-14 for a pair among
+/// 1,000 trials). 64 bits rather than 128 because wasm32 has no 128-bit
+/// multiply (it was emulated, and dominated the guest's time), and because
+/// a collision is harmless anyway (see [`suggest_continuous`]).
+fn fingerprint(row: &[f64]) -> u64 {
+    const M: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     let mut absorb = |w: u64| {
-        h = (h ^ u128::from(w)).wrapping_mul(M);
-        h ^= h >> 64;
+        h = (h ^ w).wrapping_mul(M);
+        h ^= h >> 32;
     };
-    for value in values {
-        match value {
-            Value::Real(x) => {
-                absorb(1);
-                absorb(x.to_bits());
-            }
-            Value::Integer(i) => {
-                absorb(2);
-                absorb(*i as u64);
-            }
-            Value::Choice(label) => {
-                absorb(3);
-                absorb(label.len() as u64);
-                for chunk in label.as_bytes().chunks(8) {
-                    let mut word = [0u8; 8];
-                    word[..chunk.len()].copy_from_slice(chunk);
-                    absorb(u64::from_le_bytes(word));
-                }
-            }
-            Value::Flag(b) => {
-                absorb(4);
-                absorb(u64::from(*b));
-            }
-        }
+    absorb(row.len() as u64);
+    for x in row {
+        absorb(x.to_bits());
     }
     // Two more rounds so the last words reach every bit.
     absorb(0);
@@ -320,17 +321,33 @@ impl<'a> Grid<'a> {
         Grid { profile, radices }
     }
 
-    /// The index of positional `values` (one per knob, in space order);
-    /// `None` when there is not exactly one per knob or one is not a value
-    /// of its knob's domain.
+    /// The index of drawn `values` (one per knob, in space order); `None`
+    /// when there is not exactly one per knob or one is not a value of its
+    /// knob's domain.
     fn index_of(&self, values: &[Value]) -> Option<u128> {
-        if values.len() != self.radices.len() {
+        self.index_by(values, |domain, value| domain.grid_index(value))
+    }
+
+    /// The index of a history row's encoded numbers, without decoding them
+    /// (`Domain::grid_index_encoded`: a choice's label index, an integer
+    /// exactly, a stepped real within 1e-9 of a step from a grid point);
+    /// `None` when the row does not hold one number per knob or one encodes
+    /// no value of its knob's domain.
+    fn index_of_row(&self, row: &[f64]) -> Option<u128> {
+        self.index_by(row, |domain, &x| domain.grid_index_encoded(x))
+    }
+
+    fn index_by<T>(
+        &self,
+        items: &[T],
+        digit: impl Fn(&aiopt_sdk::Domain, &T) -> Option<u128>,
+    ) -> Option<u128> {
+        if items.len() != self.radices.len() {
             return None;
         }
         let mut index = 0u128;
-        for ((param, radix), value) in self.profile.space.iter().zip(&self.radices).zip(values) {
-            let digit = param.domain.grid_index(value)?;
-            index = index * radix + digit;
+        for ((param, radix), item) in self.profile.space.iter().zip(&self.radices).zip(items) {
+            index = index * radix + digit(&param.domain, item)?;
         }
         Some(index)
     }
@@ -366,15 +383,16 @@ impl<'a> Grid<'a> {
 /// lowest or highest mean by the objective's direction, ties going to the
 /// configuration measured first. Objectives won by the same configuration
 /// share one proposal. Each proposal predicts every metric measured for its
-/// configuration, in the order of `profile.metrics`, and explains, with
-/// numbers, why it won, compared with the baseline when the baseline
-/// configuration was measured (a trial is the baseline when it gives every
-/// knob the baseline's value for it). Notes count the trials skipped as
-/// infeasible, failed, pruned or running.
+/// configuration, in the order of the history's metric columns, and
+/// explains, with numbers, why it won, compared with the baseline when the
+/// baseline configuration was measured (a trial is the baseline when it
+/// gives every knob the baseline's value for it, compared encoded, as
+/// [`ConfigKey`] does). Notes count the trials skipped as infeasible,
+/// failed, pruned or running.
 ///
 /// Metrics are read by column: each objective's name is resolved once in
-/// `profile.metrics`, then every trial is read at that index. An objective
-/// whose metric is not in `profile.metrics` is one nobody measured.
+/// `profile.history.metric_names`, then every trial is read at that index.
+/// An objective whose metric has no column is one nobody measured.
 ///
 /// The result does not depend on `seed`: picking the best observation needs
 /// no randomness. Errors: no objectives, or no complete trial, is
@@ -386,12 +404,12 @@ pub fn recommend(profile: &Profile, seed: u64) -> Result<Report, Error> {
             "the profile has no objectives: add at least one metric to minimize or maximize".into(),
         ));
     }
-    let complete: Vec<&Trial> = profile.completed_trials().collect();
+    let complete: Vec<TrialView> = profile.completed_trials().collect();
     if complete.is_empty() {
         return Err(Error::InvalidInput(format!(
             "no measured trials: recommend needs at least one complete trial, and the profile has \
              {} trials, none complete",
-            profile.trials.len()
+            profile.trial_count()
         )));
     }
 
@@ -415,7 +433,7 @@ pub fn recommend(profile: &Profile, seed: u64) -> Result<Report, Error> {
                 groups.len() - 1
             }
         };
-        groups[slot].trials.push(trial);
+        groups[slot].trials.push(*trial);
     }
 
     let baseline = Baseline::new(profile, &complete);
@@ -464,7 +482,7 @@ pub fn recommend(profile: &Profile, seed: u64) -> Result<Report, Error> {
         .map(|(g, won)| proposal(profile, &groups[g], &won, &baseline))
         .collect();
 
-    let count = |state: TrialState| profile.trials.iter().filter(|t| t.state == state).count();
+    let count = |state: TrialState| profile.trials().filter(|t| t.state == state).count();
     if infeasible > 0 {
         notes.push(format!(
             "{infeasible} of {} complete {} skipped as infeasible (a constraint broken or a \
@@ -507,7 +525,7 @@ pub fn recommend(profile: &Profile, seed: u64) -> Result<Report, Error> {
 /// The replicates of one feasible configuration, oldest first.
 struct Group<'a> {
     key: ConfigKey,
-    trials: Vec<&'a Trial>,
+    trials: Vec<TrialView<'a>>,
 }
 
 impl Group<'_> {
@@ -534,7 +552,7 @@ impl Group<'_> {
     }
 }
 
-fn summarize(trials: &[&Trial], column: usize) -> Option<Summary> {
+fn summarize(trials: &[TrialView], column: usize) -> Option<Summary> {
     let values: Vec<f64> = trials
         .iter()
         .filter_map(|t| t.metric_at(column))
@@ -547,19 +565,20 @@ fn summarize(trials: &[&Trial], column: usize) -> Option<Summary> {
 /// reference every improvement is stated against.
 struct Baseline<'a> {
     key: Option<ConfigKey>,
-    trials: Vec<&'a Trial>,
+    trials: Vec<TrialView<'a>>,
     feasible: bool,
 }
 
 impl<'a> Baseline<'a> {
-    fn new(profile: &Profile, complete: &[&'a Trial]) -> Self {
-        // A baseline that does not set every knob matches no trial.
+    fn new(profile: &Profile, complete: &[TrialView<'a>]) -> Self {
+        // A baseline that does not set every knob (to a value of its
+        // domain) matches no trial.
         let key = if profile.baseline.is_empty() {
             None
         } else {
             profile.config_key(&profile.baseline)
         };
-        let trials: Vec<&Trial> = match &key {
+        let trials: Vec<TrialView> = match &key {
             Some(key) => complete.iter().copied().filter(|t| t.key() == *key).collect(),
             None => Vec::new(),
         };
@@ -636,11 +655,11 @@ fn proposal(profile: &Profile, group: &Group, won: &[(&Objective, String)], base
     };
     // Every metric column measured for the configuration, a name listed
     // twice only once (its first column, as `metric_index` reads it).
-    let predicted: Vec<Estimate> = profile
-        .metrics
+    let columns = &profile.history.metric_names;
+    let predicted: Vec<Estimate> = columns
         .iter()
         .enumerate()
-        .filter(|&(column, name)| !profile.metrics[..column].contains(name))
+        .filter(|&(column, name)| !columns[..column].contains(name))
         .filter_map(|(column, name)| group.summary(column).map(|s| s.estimate(name)))
         .collect();
     let mut rationale = won
@@ -653,7 +672,7 @@ fn proposal(profile: &Profile, group: &Group, won: &[(&Objective, String)], base
     }
     Proposal {
         title,
-        config: profile.trial_config(group.trials[0]),
+        config: profile.trial_config(&group.trials[0]),
         predicted,
         rationale,
     }

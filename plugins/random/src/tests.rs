@@ -58,7 +58,8 @@ fn assign(pairs: &[(&str, Value)]) -> Config {
 }
 
 /// A trial as tests write it: positional values, metrics by name. The
-/// profile lays the metrics out in its columns ([`with_trials`]).
+/// profile encodes the values and lays the metrics out in its columns
+/// ([`with_trials`]).
 struct Named {
     number: u32,
     values: Vec<Value>,
@@ -75,45 +76,27 @@ fn trial(number: u32, values: Vec<Value>, metrics: &[(&'static str, f64)], state
     }
 }
 
-/// The values of a configuration, in its order, as a trial holds them.
+/// The values of a configuration, in its order, as a trial is written.
 fn values(config: &Config) -> Vec<Value> {
     config.iter().map(|a| a.value.clone()).collect()
 }
 
-/// `profile` with `trials` as its history: `profile.metrics` lists every
-/// metric name in order of first appearance, and each trial's metrics go in
-/// those columns.
+/// `profile` with `trials` as its flat history: the metric columns list
+/// every metric name in order of first appearance, and each trial's metrics
+/// go in those columns (NaN where it has none).
 fn with_trials(mut profile: Profile, trials: Vec<Named>) -> Profile {
-    let mut columns: Vec<&str> = Vec::new();
-    for t in &trials {
-        for (m, _) in &t.metrics {
-            if !columns.contains(m) {
-                columns.push(m);
-            }
-        }
+    for t in trials {
+        profile.push_trial(t.number, t.state, &t.values, &t.metrics);
     }
-    profile.metrics = columns.iter().map(|m| m.to_string()).collect();
-    profile.trials = trials
-        .into_iter()
-        .map(|t| {
-            let mut metrics = vec![None; columns.len()];
-            for (m, v) in &t.metrics {
-                let column = columns.iter().position(|c| c == m).unwrap();
-                metrics[column].get_or_insert(*v);
-            }
-            Trial {
-                number: t.number,
-                values: t.values,
-                metrics,
-                state: t.state,
-            }
-        })
-        .collect();
     profile
 }
 
-fn keys(configs: &[Config]) -> BTreeSet<ConfigKey> {
-    configs.iter().map(|c| c.key()).collect()
+/// The keys of configurations of `profile`'s space (each must encode).
+fn keys(profile: &Profile, configs: &[Config]) -> BTreeSet<ConfigKey> {
+    configs
+        .iter()
+        .map(|c| profile.config_key(c).expect("a configuration of the space"))
+        .collect()
 }
 
 #[test]
@@ -145,7 +128,7 @@ fn configs_follow_space_order_and_stay_in_the_domain() {
     let p = profile(mixed_space());
     let configs = suggest(&p, 500, 3).unwrap();
     assert_eq!(configs.len(), 500);
-    assert_eq!(keys(&configs).len(), 500);
+    assert_eq!(keys(&p, &configs).len(), 500);
     for config in &configs {
         assert_eq!(config.len(), p.space.len());
         for (a, param) in config.iter().zip(&p.space) {
@@ -193,10 +176,10 @@ fn a_batch_covering_a_finite_space_lists_each_config_once() {
     let p = profile(tiny_space());
     let configs = suggest(&p, 6, 11).unwrap();
     assert_eq!(configs.len(), 6);
-    assert_eq!(keys(&configs).len(), 6);
+    assert_eq!(keys(&p, &configs).len(), 6);
     // Asking for more than the space holds returns the whole space.
     let more = suggest(&p, 10, 11).unwrap();
-    assert_eq!(keys(&more).len(), 6);
+    assert_eq!(keys(&p, &more).len(), 6);
     assert_eq!(more.len(), 6);
 }
 
@@ -230,10 +213,10 @@ fn history_in_any_state_is_never_repeated() {
             ]),
         ]
         .iter()
-        .map(|c| c.key())
+        .map(|c| p.config_key(c).unwrap())
         .collect();
         assert_eq!(configs.len(), 2, "seed {seed}");
-        assert_eq!(keys(&configs), expected, "seed {seed}");
+        assert_eq!(keys(&p, &configs), expected, "seed {seed}");
     }
 }
 
@@ -264,27 +247,43 @@ fn continuous_history_is_never_repeated() {
     let p = with_trials(p, history);
     let second = suggest(&p, 50, 7).unwrap();
     assert_eq!(second.len(), 50);
-    let mut all = keys(&first);
-    all.extend(keys(&second));
+    let mut all = keys(&p, &first);
+    all.extend(keys(&p, &second));
     assert_eq!(all.len(), 100);
 }
 
 #[test]
-fn trials_without_one_value_per_knob_are_ignored() {
+fn rows_that_encode_no_configuration_are_ignored() {
     // The host never sends them; a stray one must not block a configuration
     // it does not describe, nor panic.
     let p = profile(tiny_space());
     let all = suggest(&p, 6, 5).unwrap();
-    let mut history: Vec<Named> = all[1..]
+    let history = all[1..]
         .iter()
         .enumerate()
         .map(|(i, c)| trial(i as u32, values(c), &[], TrialState::Complete))
         .collect();
-    let mut longer = values(&all[0]);
-    longer.push(Value::Integer(1));
-    history.push(trial(5, longer, &[], TrialState::Complete));
-    history.push(trial(6, values(&all[0])[..1].to_vec(), &[], TrialState::Complete));
-    let p = with_trials(p, history);
+    let mut p = with_trials(p, history);
+    // Near misses of the untried configuration (flag, then label index):
+    // a flag of 2, a label index past the end or between two labels, NaN.
+    let untried = p.encode_config(&all[0]).unwrap();
+    let (flag, label) = (untried[0], untried[1]);
+    for (i, stray) in [
+        [flag + 2.0, label],
+        [flag, label + 3.0],
+        [flag, label + 0.5],
+        [f64::NAN, label],
+        [-1.0, label],
+    ]
+    .iter()
+    .enumerate()
+    {
+        p.history.push(10 + i as u32, TrialState::Complete, stray, &[]);
+    }
+    // A row the values block does not hold at all.
+    p.history.numbers.push(20);
+    p.history.states.push(TrialState::Complete);
+    assert_eq!(p.trial_count(), 11);
     assert_eq!(suggest(&p, 3, 9), Ok(vec![all[0].clone()]));
 
     let continuous = profile(vec![
@@ -292,37 +291,41 @@ fn trials_without_one_value_per_knob_are_ignored() {
         Param::new("f", Domain::Flag),
     ]);
     let drawn = suggest(&continuous, 1, 3).unwrap();
-    let mut stray = values(&drawn[0]);
-    stray.push(Value::Flag(true));
-    let continuous = with_trials(continuous, vec![trial(0, stray, &[], TrialState::Complete)]);
+    let mut continuous = continuous;
+    let row = continuous.encode_config(&drawn[0]).unwrap();
+    continuous
+        .history
+        .push(0, TrialState::Complete, &[row[0], row[1] + 2.0], &[]);
+    continuous.history.numbers.push(1);
+    continuous.history.states.push(TrialState::Complete);
     assert_eq!(suggest(&continuous, 1, 3).unwrap(), drawn);
 }
 
 #[test]
 fn fingerprints_are_exact() {
-    let fp = |values: &[Value]| fingerprint(values);
-    let c = |s: &str| Value::Choice(s.into());
-    assert_eq!(fp(&[Value::Real(0.3), c("a")]), fp(&[Value::Real(0.3), c("a")]));
-    assert_ne!(fp(&[Value::Real(0.3)]), fp(&[Value::Real(0.1 + 0.2)]));
-    assert_ne!(fp(&[Value::Real(0.0)]), fp(&[Value::Real(-0.0)]));
-    assert_eq!(fp(&[Value::Real(f64::NAN)]), fp(&[Value::Real(f64::NAN)]));
-    assert_ne!(fp(&[Value::Integer(1)]), fp(&[Value::Real(1.0)]));
-    assert_ne!(fp(&[Value::Integer(0)]), fp(&[Value::Flag(false)]));
-    assert_ne!(fp(&[c("ab"), c("c")]), fp(&[c("a"), c("bc")]));
-    assert_ne!(fp(&[c("a")]), fp(&[c("a\0")]));
-    assert_ne!(fp(&[c("")]), fp(&[]));
-    assert_ne!(fp(&[c("12345678x")]), fp(&[c("12345678y")]));
-    assert_ne!(
-        fp(&[Value::Integer(1), Value::Integer(2)]),
-        fp(&[Value::Integer(2), Value::Integer(1)])
-    );
+    let fp = |row: &[f64]| fingerprint(row);
+    assert_eq!(fp(&[0.3, 1.0]), fp(&[0.3, 1.0]));
+    assert_ne!(fp(&[0.3]), fp(&[0.1 + 0.2]));
+    assert_ne!(fp(&[0.0]), fp(&[-0.0]));
+    assert_eq!(fp(&[f64::NAN]), fp(&[f64::NAN]));
+    // Label indices and flags are positions, not values: order matters.
+    assert_ne!(fp(&[0.0, 1.0]), fp(&[1.0, 0.0]));
+    assert_ne!(fp(&[0.0]), fp(&[0.0, 0.0]));
+    assert_ne!(fp(&[0.0]), fp(&[]));
+    assert_ne!(fp(&[1.0, 2.0]), fp(&[2.0, 1.0]));
     // No collision among many nearby values.
-    let mut prints: Vec<u128> = (0..100_000i64)
-        .flat_map(|i| [fp(&[Value::Integer(i)]), fp(&[Value::Real(i as f64)])])
+    let mut prints: Vec<u64> = (0..100_000i64)
+        .flat_map(|i| [fp(&[i as f64]), fp(&[i as f64 + 0.5])])
         .collect();
     prints.sort_unstable();
     prints.dedup();
     assert_eq!(prints.len(), 200_000);
+    // A draw's row is the row the history would hold for it.
+    let p = profile(mixed_space());
+    let config = suggest(&p, 1, 1).unwrap().remove(0);
+    let mut row = Vec::new();
+    encode_draw(&p, &values(&config), &mut row);
+    assert_eq!(Some(row), p.encode_config(&config));
 }
 
 #[test]
@@ -359,13 +362,16 @@ fn a_nearly_exhausted_large_space_is_enumerated() {
 #[test]
 fn large_finite_and_continuous_spaces_never_repeat_within_a_batch() {
     let big = profile(vec![int("n", 1, 1_000_000, false, None)]);
-    assert_eq!(keys(&suggest(&big, 2000, 1).unwrap()).len(), 2000);
+    assert_eq!(keys(&big, &suggest(&big, 2000, 1).unwrap()).len(), 2000);
     // A small space sampled with rejection and then enumeration.
     let small = profile(vec![int("n", 1, 50, true, None)]);
     let configs = suggest(&small, 40, 1).unwrap();
-    assert_eq!(keys(&configs).len(), 40);
+    assert_eq!(keys(&small, &configs).len(), 40);
     let continuous = profile(vec![real("x", 0.0, 1.0, false, None)]);
-    assert_eq!(keys(&suggest(&continuous, 1000, 1).unwrap()).len(), 1000);
+    assert_eq!(
+        keys(&continuous, &suggest(&continuous, 1000, 1).unwrap()).len(),
+        1000
+    );
 }
 
 #[test]
@@ -375,13 +381,13 @@ fn a_degenerate_continuous_space_stops_instead_of_looping() {
     assert_eq!(suggest(&p, 3, 1).unwrap().len(), 1);
 }
 
-fn measured(number: u32, model: &str, metrics: &[(&'static str, f64)]) -> Named {
-    trial(
-        number,
-        vec![Value::Choice(model.into())],
-        metrics,
-        TrialState::Complete,
-    )
+/// The values of the one-knob space of [`scored_profile`].
+fn model(label: &str) -> Vec<Value> {
+    vec![Value::Choice(label.into())]
+}
+
+fn measured(number: u32, label: &str, metrics: &[(&'static str, f64)]) -> Named {
+    trial(number, model(label), metrics, TrialState::Complete)
 }
 
 fn scored_profile(objectives: &[(&str, Direction)], trials: Vec<Named>) -> Profile {
@@ -467,9 +473,10 @@ fn recommend_skips_infeasible_failed_and_unfinished_trials() {
             measured(1, "b", &[("latency_ms", 150.0)]),
             measured(2, "c", &[("latency_ms", 300.0), ("cost_usd", 1.0)]),
             measured(3, "d", &[("latency_ms", 250.0), ("cost_usd", 2.0)]),
-            trial(4, vec![], &[("latency_ms", 1.0)], TrialState::Failed),
-            trial(5, vec![], &[], TrialState::Running),
-            trial(6, vec![], &[], TrialState::Pruned),
+            // Every row holds a value per knob, whatever its state.
+            trial(4, model("a"), &[("latency_ms", 1.0)], TrialState::Failed),
+            trial(5, model("b"), &[], TrialState::Running),
+            trial(6, model("c"), &[], TrialState::Pruned),
         ],
     );
     p.constraints = vec![Constraint {
@@ -584,7 +591,7 @@ fn recommend_says_when_the_baseline_is_best() {
 fn recommend_needs_objectives_and_measurements() {
     let none_measured = scored_profile(
         &[("latency_ms", Direction::Minimize)],
-        vec![trial(0, vec![], &[], TrialState::Failed)],
+        vec![trial(0, model("a"), &[], TrialState::Failed)],
     );
     let Err(Error::InvalidInput(msg)) = recommend(&none_measured, 0) else {
         panic!("accepted a profile without measurements");
