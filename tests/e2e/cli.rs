@@ -293,3 +293,20 @@ fn every_command_has_help_with_an_example() {
         assert!(run.stdout().contains("Example"), "{args:?}:\n{}", run.stdout());
     }
 }
+
+/// The profile shown in the README must stay valid.
+#[test]
+fn readme_profile_example_is_valid() {
+    let readme = std::fs::read_to_string(crate::util::repo_file("README.md")).unwrap();
+    let section = readme.split("## Profiles").nth(1).expect("a Profiles section");
+    let block = section
+        .split("```toml\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("a toml block");
+    let env = Env::new();
+    let file = env.dir.path().join("readme.toml");
+    std::fs::write(&file, block).unwrap();
+    env.aiopt(&["profile", "check", &file.display().to_string()])
+        .expect_code(0);
+}
