@@ -229,7 +229,7 @@ fn synthetic_profile(trials: usize) -> Profile {
         constraints: Vec::new(),
         workload: Workload::default(),
         trials,
-        requests: Vec::new(),
+        requests: Default::default(),
         options: Vec::new(),
     }
 }

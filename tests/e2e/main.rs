@@ -5,5 +5,6 @@
 //! The plugins and fixtures must be built first: `cargo xtask test` does it.
 
 mod cli;
+mod profile;
 mod runtime;
 mod util;

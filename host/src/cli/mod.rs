@@ -78,18 +78,20 @@ fn profile_check(file: &std::path::Path, json: bool) -> anyhow::Result<()> {
             "objectives": profile.objectives.len(),
             "constraints": profile.constraints.len(),
             "observations": profile.trials.len(),
+            "requests": profile.requests.records.len(),
         });
         println!("{}", serde_json::to_string_pretty(&summary)?);
     } else {
         println!(
-            "{}: valid profile `{}` ({}): {} knobs, {} objectives, {} constraints, {} observations",
+            "{}: valid profile `{}` ({}): {} knobs, {} objectives, {} constraints, {} observations, {} request records",
             file.display(),
             profile.name,
             profile.kind,
             profile.space.len(),
             profile.objectives.len(),
             profile.constraints.len(),
-            profile.trials.len()
+            profile.trials.len(),
+            profile.requests.records.len()
         );
     }
     Ok(())

@@ -4,9 +4,11 @@
 //! [`Profile`] or every problem found, each with file, line and column. A
 //! profile is never half-loaded.
 
+mod data;
 mod model;
 mod parse;
 mod problem;
+mod tables;
 
 pub use model::*;
 pub use parse::{load, parse};

@@ -177,19 +177,48 @@ pub struct Workload {
     pub mean_output_tokens: Option<f64>,
 }
 
-/// One served request (per-request data for cost and quality strategies).
+/// One served request, compact: labels are indices into the log's tables and
+/// the prompt is a hash, because a log can hold millions of records (about
+/// 80 bytes each in memory).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RequestRecord {
-    pub served_by: String,
-    pub prompt: Option<String>,
-    pub category: Option<String>,
+    /// Index into [`RequestLog::served_by`].
+    pub served_by: u32,
+    /// [`prompt_hash`] of the prompt id or text.
+    pub prompt: Option<u64>,
+    /// Index into [`RequestLog::categories`].
+    pub category: Option<u32>,
     pub latency_ms: Option<f64>,
     pub input_tokens: Option<u32>,
     pub output_tokens: Option<u32>,
     pub cost_usd: Option<f64>,
     pub score: Option<f64>,
     pub timestamp_ms: Option<i64>,
-    pub extra: Vec<(String, f64)>,
+}
+
+/// Per-request data with its label tables; `extra` is row-major over
+/// `extra_metrics`, NaN where a record lacks the metric.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RequestLog {
+    pub served_by: Vec<String>,
+    pub categories: Vec<String>,
+    pub records: Vec<RequestRecord>,
+    pub extra_metrics: Vec<String>,
+    pub extra: Vec<f64>,
+}
+
+impl RequestLog {
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+}
+
+/// FNV-1a of a prompt id or text: stable across processes and versions,
+/// which a hash that strategies compare (cache hit rates) must be.
+pub fn prompt_hash(prompt: &str) -> u64 {
+    prompt.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 /// Everything a strategy may know about one deployment.
@@ -205,7 +234,7 @@ pub struct Profile {
     pub constraints: Vec<Constraint>,
     pub workload: Workload,
     pub trials: Vec<Trial>,
-    pub requests: Vec<RequestRecord>,
+    pub requests: RequestLog,
     /// Strategy options chosen by the user.
     pub options: Vec<(String, Value)>,
 }

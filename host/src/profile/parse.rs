@@ -5,15 +5,17 @@
 //! key or value, and so that checking goes on after the first problem.
 
 use std::collections::HashSet;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use toml::de::{DeArray, DeTable, DeValue};
 use toml::Spanned;
 
 use super::model::*;
 use super::problem::{did_you_mean, Locator, Problem, ProfileError};
+use super::tables;
 
 const TOP_KEYS: &[&str] = &[
+    "format",
     "name",
     "kind",
     "description",
@@ -23,8 +25,10 @@ const TOP_KEYS: &[&str] = &[
     "constraints",
     "workload",
     "options",
+    "data",
     "observations",
 ];
+const DATA_KEYS: &[&str] = &["observations", "requests"];
 const PARAM_KEYS: &[&str] = &["name", "type", "low", "high", "log", "step", "values"];
 const OBJECTIVE_KEYS: &[&str] = &["metric", "direction"];
 const CONSTRAINT_KEYS: &[&str] = &["metric", "low", "high"];
@@ -73,6 +77,12 @@ pub fn parse(file: &Path, source: &str) -> Result<Profile, ProfileError> {
     }
 }
 
+#[derive(Default)]
+struct DataFiles {
+    observations: Vec<PathBuf>,
+    requests: Vec<PathBuf>,
+}
+
 struct Checker<'a> {
     loc: Locator<'a>,
     problems: Vec<Problem>,
@@ -102,7 +112,30 @@ impl Checker<'_> {
         let constraints = self.constraints(table);
         let workload = self.workload(table);
         let options = self.options(table);
-        let trials = self.observations(table, &space);
+        self.check_format(table);
+        let mut trials = self.observations(table, &space);
+        let files = self.data_files(table);
+        let mut requests = RequestLog::default();
+        if self.problems.is_empty() {
+            // Data files are only read once the TOML itself is sound: their
+            // rows are checked against the space it declares.
+            let base = self
+                .loc
+                .file()
+                .parent()
+                .map(Path::to_path_buf)
+                .unwrap_or_default();
+            for path in &files.observations {
+                let (rows, problems) =
+                    tables::read_observations(&base.join(path), &space, trials.len() as u32);
+                trials.extend(rows);
+                self.problems.extend(problems);
+            }
+            for path in &files.requests {
+                self.problems
+                    .extend(tables::read_requests(&base.join(path), &mut requests));
+            }
+        }
         self.check_metrics_have_data(table, &objectives, &constraints, &trials);
         Some(Profile {
             name: name?,
@@ -114,9 +147,46 @@ impl Checker<'_> {
             constraints,
             workload,
             trials,
-            requests: Vec::new(),
+            requests,
             options,
         })
+    }
+
+    fn check_format(&mut self, table: &DeTable<'_>) {
+        let Some(node) = table.get("format") else { return };
+        if let Some(version) = self.integer(node, "format") {
+            if version != 1 {
+                self.problem(
+                    node.span().start,
+                    format!("profile format {version} is not supported; this aiopt reads format 1"),
+                );
+            }
+        }
+    }
+
+    /// `[data]`: paths (one or a list) of observation and request files.
+    fn data_files(&mut self, table: &DeTable<'_>) -> DataFiles {
+        let mut files = DataFiles::default();
+        let Some(t) = table.get("data").and_then(|n| self.table(n, "data")) else {
+            return files;
+        };
+        self.check_keys(t, DATA_KEYS, "`[data]`");
+        for (key, list) in [
+            ("observations", &mut files.observations),
+            ("requests", &mut files.requests),
+        ] {
+            let Some(node) = t.get(key) else { continue };
+            let nodes: Vec<&Node<'_>> = match node.get_ref().as_array() {
+                Some(items) => items.iter().collect(),
+                None => vec![node],
+            };
+            for item in nodes {
+                if let Some(path) = self.string(item, key) {
+                    list.push(PathBuf::from(path));
+                }
+            }
+        }
+        files
     }
 
     fn check_keys(&mut self, table: &DeTable<'_>, allowed: &[&str], context: &str) {

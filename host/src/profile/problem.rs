@@ -60,6 +60,10 @@ impl<'a> Locator<'a> {
         Locator { file, source }
     }
 
+    pub fn file(&self) -> &std::path::Path {
+        &self.file
+    }
+
     pub fn at(&self, offset: usize, message: impl Into<String>) -> Problem {
         let offset = offset.min(self.source.len());
         let before = &self.source[..self.source.floor_char_boundary(offset)];

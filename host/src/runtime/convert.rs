@@ -136,72 +136,28 @@ fn encode(domain: &profile::Domain, value: &Value) -> Option<f64> {
     }
 }
 
-/// Assigns each distinct label an index, in order of first appearance.
-#[derive(Default)]
-struct Labels {
-    names: Vec<String>,
-    index: std::collections::HashMap<String, u32>,
-}
-
-impl Labels {
-    fn index(&mut self, label: &str) -> u32 {
-        if let Some(&i) = self.index.get(label) {
-            return i;
-        }
-        let i = self.names.len() as u32;
-        self.names.push(label.to_string());
-        self.index.insert(label.to_string(), i);
-        i
-    }
-}
-
-fn request_log_to_wit(records: &[profile::RequestRecord]) -> wit::RequestLog {
-    let mut served_by = Labels::default();
-    let mut categories = Labels::default();
-    let mut extra_metrics = Labels::default();
-    for r in records {
-        for (metric, _) in &r.extra {
-            extra_metrics.index(metric);
-        }
-    }
-    let mut extra = Vec::with_capacity(records.len() * extra_metrics.names.len());
-    let records = records
-        .iter()
-        .map(|r| {
-            extra.extend(extra_metrics.names.iter().map(|m| {
-                r.extra
-                    .iter()
-                    .find(|(name, _)| name == m)
-                    .map_or(f64::NAN, |(_, v)| *v)
-            }));
-            wit::RequestRecord {
-                served_by: served_by.index(&r.served_by),
-                prompt: r.prompt.as_deref().map(prompt_hash),
-                category: r.category.as_deref().map(|c| categories.index(c)),
+fn request_log_to_wit(log: &profile::RequestLog) -> wit::RequestLog {
+    wit::RequestLog {
+        served_by: log.served_by.clone(),
+        categories: log.categories.clone(),
+        records: log
+            .records
+            .iter()
+            .map(|r| wit::RequestRecord {
+                served_by: r.served_by,
+                prompt: r.prompt,
+                category: r.category,
                 latency_ms: r.latency_ms,
                 input_tokens: r.input_tokens,
                 output_tokens: r.output_tokens,
                 cost_usd: r.cost_usd,
                 score: r.score,
                 timestamp_ms: r.timestamp_ms,
-            }
-        })
-        .collect();
-    wit::RequestLog {
-        served_by: served_by.names,
-        categories: categories.names,
-        records,
-        extra_metrics: extra_metrics.names,
-        extra,
+            })
+            .collect(),
+        extra_metrics: log.extra_metrics.clone(),
+        extra: log.extra.clone(),
     }
-}
-
-/// FNV-1a: stable across processes and versions, which a prompt hash that
-/// strategies may compare across calls must be.
-fn prompt_hash(prompt: &str) -> u64 {
-    prompt.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
-        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
-    })
 }
 
 fn param_to_wit(p: &profile::Param) -> wit::Param {
@@ -412,7 +368,7 @@ pub fn info_from_wit(i: wit::PluginInfo) -> Result<PluginInfo, RuntimeError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::profile::{Direction, Domain, Objective, Param, RequestRecord, Trial, TrialState, Workload};
+    use crate::profile::{Direction, Domain, Objective, Param, Trial, TrialState, Workload};
 
     fn trial(number: u32, config: Config, metrics: &[(&str, f64)]) -> Trial {
         Trial {
@@ -465,24 +421,7 @@ mod tests {
                     &[("latency_ms", 7.0)],
                 ),
             ],
-            requests: vec![
-                RequestRecord {
-                    served_by: "m1".into(),
-                    prompt: Some("hi".into()),
-                    ..Default::default()
-                },
-                RequestRecord {
-                    served_by: "m2".into(),
-                    prompt: Some("hi".into()),
-                    extra: vec![("x".into(), 1.0)],
-                    ..Default::default()
-                },
-                RequestRecord {
-                    served_by: "m1".into(),
-                    category: Some("c".into()),
-                    ..Default::default()
-                },
-            ],
+            requests: Default::default(),
             options: Vec::new(),
         }
     }
@@ -516,23 +455,5 @@ mod tests {
         };
         assert_eq!(encode(&real, &Value::Real(0.25)), Some(0.25));
         assert_eq!(encode(&real, &Value::Flag(true)), None);
-    }
-
-    #[test]
-    fn requests_use_label_indices_and_stable_prompt_hashes() {
-        let log = profile_to_wit(&profile()).requests;
-        assert_eq!(log.served_by, vec!["m1", "m2"]);
-        assert_eq!(
-            log.records.iter().map(|r| r.served_by).collect::<Vec<_>>(),
-            vec![0, 1, 0]
-        );
-        assert_eq!(log.records[0].prompt, log.records[1].prompt);
-        assert_eq!(log.records[0].prompt, Some(prompt_hash("hi")));
-        assert_eq!(prompt_hash(""), 0xcbf2_9ce4_8422_2325);
-        assert_eq!(log.categories, vec!["c"]);
-        assert_eq!(log.records[2].category, Some(0));
-        assert_eq!(log.extra_metrics, vec!["x"]);
-        assert!(log.extra[0].is_nan() && log.extra[2].is_nan());
-        assert_eq!(log.extra[1], 1.0);
     }
 }

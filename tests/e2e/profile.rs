@@ -1,0 +1,120 @@
+//! `aiopt profile check` on data files: every problem at once, each with
+//! file, line and column and the exact message.
+
+use crate::util::Env;
+
+const PROFILE: &str = r#"name = "p"
+kind = "code-review"
+[[space]]
+name = "model"
+type = "choice"
+values = ["a", "b"]
+[baseline]
+model = "a"
+[[objectives]]
+metric = "quality_score"
+direction = "maximize"
+[data]
+observations = ["obs.csv", "obs.jsonl"]
+requests = "req.csv"
+"#;
+
+/// Writes `files` into a fresh directory, checks `p.toml`, and compares
+/// stderr with `expected` (one problem per line, paths relative).
+fn check(files: &[(&str, &str)], expected_code: i32, expected: &[&str]) {
+    let env = Env::new();
+    for (name, text) in files {
+        std::fs::write(env.dir.path().join(name), text).unwrap();
+    }
+    let profile = env.dir.path().join("p.toml");
+    let run = env.aiopt(&["profile", "check", &profile.display().to_string()]);
+    run.expect_code(expected_code);
+    let dir = format!("{}/", env.dir.path().display());
+    let stderr = run.stderr().replace(&dir, "").replacen("error: ", "", 1);
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines, expected, "full stderr:\n{}", run.stderr());
+}
+
+#[test]
+fn data_file_problems_are_all_reported_with_positions() {
+    check(
+        &[
+            ("p.toml", PROFILE),
+            (
+                "obs.csv",
+                "model,quality_score,latency_p95_ms\na,0.5,100\nc,0.6,90\nb,abc,-3\nb,0.7\n\"a\",inf,5\n",
+            ),
+            (
+                "obs.jsonl",
+                "{\"model\": \"a\", \"quality_score\": 0.4}\n{\"model\": \"b\", \"quality_score\": \"x\"}\nnot json\n",
+            ),
+            (
+                "req.csv",
+                "served_by,prompt,latency_ms,score,input_tokens,cost_usd,gpu_ms\nm1,p1,12.5,0.9,10,0.001,3\n,p2,10,1.5,-1,0.002,\nm2,p1,-4,0.5,3,x,2\n",
+            ),
+        ],
+        3,
+        &[
+            "obs.csv:3:1: `model` = `c` is outside its domain: expected one of a, b",
+            "obs.csv:4:3: `quality_score` must be a number, found `abc`",
+            "obs.csv:4:7: `latency_p95_ms` must not be negative, found -3",
+            "obs.csv:5:1: this row has 2 fields, the header has 3",
+            "obs.csv:6:5: `quality_score` must be a finite number, found `inf`",
+            "obs.jsonl:2:16: `quality_score` must be a number, found `x`",
+            "obs.jsonl:3:2: expected one JSON object per line: expected ident at line 1 column 2",
+            "req.csv:3:8: `score` must lie in [0, 1], found 1.5",
+            "req.csv:3:12: `input_tokens` must be a whole number ≥ 0, found `-1`",
+            "req.csv:3:1: no `served_by`: which model or configuration served this request",
+            "req.csv:4:7: `latency_ms` must not be negative, found -4",
+            "req.csv:4:16: `cost_usd` must be a number, found `x`",
+        ],
+    );
+}
+
+#[test]
+fn valid_data_files_load_with_counts() {
+    let env = Env::new();
+    for (name, text) in [
+        ("p.toml", PROFILE),
+        ("obs.csv", "model,quality_score\na,0.5\nb,0.7\n"),
+        ("obs.jsonl", "{\"model\": \"b\", \"quality_score\": 0.69}\n\n"),
+        ("req.csv", "served_by,prompt,score,gpu_ms\nm1,p1,0.9,3\nm2,p1,0.5,\n"),
+    ] {
+        std::fs::write(env.dir.path().join(name), text).unwrap();
+    }
+    let profile = env.dir.path().join("p.toml").display().to_string();
+    let json = env.aiopt(&["profile", "check", &profile, "--json"]).json();
+    assert_eq!(json["observations"], 3);
+    assert_eq!(json["requests"], 2);
+}
+
+#[test]
+fn missing_knob_columns_and_files_are_named() {
+    check(
+        &[
+            ("p.toml", PROFILE),
+            ("obs.csv", "quality_score\n0.5\n"),
+            ("obs.jsonl", ""),
+        ],
+        3,
+        &[
+            "obs.csv:2:1: no column for knob(s) model; every knob needs a column",
+            "req.csv: cannot read the data file: No such file or directory (os error 2)",
+        ],
+    );
+}
+
+#[test]
+fn every_example_profile_is_valid() {
+    let env = Env::new();
+    let examples = crate::util::repo_file("examples");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(examples).unwrap() {
+        let profile = entry.unwrap().path().join("profile.toml");
+        if profile.is_file() {
+            env.aiopt(&["profile", "check", &profile.display().to_string()]).expect_code(0);
+            checked += 1;
+        }
+    }
+    assert!(checked >= 3, "found {checked} example profiles");
+}
