@@ -37,10 +37,15 @@ Machine of the recorded run
   may share the machine, so latencies carry that noise.
 
 Grid: m in {8, 16, 32, 48} x ef_construction in {50, 100, 200, 400} x
-  ef_search in {10, 20, 50, 100, 200, 400}: 16 index builds, 96 rows. The
-  baseline m=16, ef_construction=200, ef_search=50 is hnswlib's README
-  example (init_index(..., ef_construction=200, M=16); set_ef(50)), which
-  is what many deployments copy unchanged; it is one of the measured rows.
+  ef_search in {10, 20, 50, 100, 200, 400} = 96 configurations (16 index
+  builds, each queried at the 6 ef_search values), measured twice: the
+  whole grid is built with hnswlib random_seed 100 (rows 1-96 of
+  observations.csv), then again with random_seed 101 (rows 97-192), so
+  every configuration has 2 replicate rows that show build-randomness and
+  timing noise. The baseline m=16, ef_construction=200, ef_search=50 is
+  hnswlib's README example (init_index(..., ef_construction=200, M=16);
+  set_ef(50)), which is what many deployments copy unchanged; it is
+  measured like every other grid point.
 
 Metrics (one row per configuration; space "cosine", k = 10)
   recall_at_10    mean over the 1,000 queries of |HNSW top-10 ∩ exact top-10|
@@ -52,10 +57,13 @@ Metrics (one row per configuration; space "cosine", k = 10)
                   num_threads=1, timed with time.perf_counter_ns around the
                   call (so it includes the Python binding's overhead, a few
                   microseconds). Per configuration: a warm-up pass over the
-                  first 200 queries (not timed), then 3 timed passes over all
-                  1,000 queries = 3,000 samples.
-  throughput_rps  queries per second on one thread, sequential single-query
-                  calls: 3,000 / total time of the timed passes.
+                  first 200 queries (not timed), then 5 timed passes over all
+                  1,000 queries; a query's latency is the median of its 5
+                  timings (this drops one-off preemptions by other jobs on
+                  the shared machine), and the percentiles are taken over
+                  the 1,000 per-query latencies.
+  throughput_rps  queries per second on one thread with sequential
+                  single-query calls: 1,000 / (mean per-query latency in s).
   build_time_s    wall time (perf_counter) of add_items for the 40,000
                   vectors with num_threads=1 (index memory allocation by
                   init_index excluded).
@@ -99,8 +107,9 @@ M_VALUES = [8, 16, 32, 48]
 EFC_VALUES = [50, 100, 200, 400]
 EFS_VALUES = [10, 20, 50, 100, 200, 400]
 BASELINE = {"m": 16, "ef_construction": 200, "ef_search": 50}
+SEEDS = [100, 101]  # hnswlib random_seed of each replicate build
 WARMUP = 200
-PASSES = 3
+PASSES = 5
 KNOBS = ["m", "ef_construction", "ef_search"]
 METRICS = ["recall_at_10", "latency_p50_ms", "latency_p95_ms", "latency_p99_ms",
            "throughput_rps", "build_time_s", "memory_mb"]
@@ -168,42 +177,44 @@ def measure(corpus, queries, truth):
 
     rows = []
     ids = np.arange(len(corpus))
-    for m in M_VALUES:
-        for efc in EFC_VALUES:
-            index = hnswlib.Index(space="cosine", dim=corpus.shape[1])
-            index.init_index(max_elements=len(corpus), M=m, ef_construction=efc, random_seed=100)
-            index.set_num_threads(1)
-            t0 = time.perf_counter()
-            index.add_items(corpus, ids, num_threads=1)
-            build_s = time.perf_counter() - t0
-            memory_mb = index.index_file_size() / 2**20
-            for efs in EFS_VALUES:
-                index.set_ef(efs)
-                for q in queries[:WARMUP]:
-                    index.knn_query(q[None, :], k=K, num_threads=1)
-                lat_ns = []
-                found = []
-                for p in range(PASSES):
-                    for q in queries:
-                        t = time.perf_counter_ns()
-                        labels, _ = index.knn_query(q[None, :], k=K, num_threads=1)
-                        lat_ns.append(time.perf_counter_ns() - t)
-                        if p == 0:
-                            found.append(labels[0])
-                lat_ms = np.array(lat_ns, dtype=np.float64) / 1e6
-                recall = np.mean([len(truth[i] & set(f.tolist())) / K for i, f in enumerate(found)])
-                p50, p95, p99 = np.percentile(lat_ms, [50, 95, 99])
-                row = {"m": m, "ef_construction": efc, "ef_search": efs,
-                       "recall_at_10": round(float(recall), 4),
-                       "latency_p50_ms": round(float(p50), 4),
-                       "latency_p95_ms": round(float(p95), 4),
-                       "latency_p99_ms": round(float(p99), 4),
-                       "throughput_rps": round(len(lat_ms) / (lat_ms.sum() / 1e3), 1),
-                       "build_time_s": round(build_s, 2),
-                       "memory_mb": round(memory_mb, 2)}
-                rows.append(row)
-                print(",".join(str(row[c]) for c in KNOBS + METRICS), flush=True)
-            del index
+    builds = [(s, m, e) for s in SEEDS for m in M_VALUES for e in EFC_VALUES]
+    for seed, m, efc in builds:
+        index = hnswlib.Index(space="cosine", dim=corpus.shape[1])
+        index.init_index(max_elements=len(corpus), M=m, ef_construction=efc, random_seed=seed)
+        index.set_num_threads(1)
+        t0 = time.perf_counter()
+        index.add_items(corpus, ids, num_threads=1)
+        build_s = time.perf_counter() - t0
+        memory_mb = index.index_file_size() / 2**20
+        for efs in EFS_VALUES:
+            index.set_ef(efs)
+            for q in queries[:WARMUP]:
+                index.knn_query(q[None, :], k=K, num_threads=1)
+            lat_ns = np.zeros((PASSES, len(queries)), dtype=np.int64)
+            found = []
+            for p in range(PASSES):
+                for i, q in enumerate(queries):
+                    t = time.perf_counter_ns()
+                    labels, _ = index.knn_query(q[None, :], k=K, num_threads=1)
+                    lat_ns[p, i] = time.perf_counter_ns() - t
+                    if p == 0:
+                        found.append(labels[0])
+            # per-query latency: median of the PASSES repetitions, which
+            # drops one-off preemptions by other jobs on the machine
+            lat_ms = np.median(lat_ns, axis=0) / 1e6
+            recall = np.mean([len(truth[i] & set(f.tolist())) / K for i, f in enumerate(found)])
+            p50, p95, p99 = np.percentile(lat_ms, [50, 95, 99])
+            row = {"m": m, "ef_construction": efc, "ef_search": efs,
+                   "recall_at_10": round(float(recall), 4),
+                   "latency_p50_ms": round(float(p50), 4),
+                   "latency_p95_ms": round(float(p95), 4),
+                   "latency_p99_ms": round(float(p99), 4),
+                   "throughput_rps": round(1e3 / lat_ms.mean(), 1),
+                   "build_time_s": round(build_s, 2),
+                   "memory_mb": round(memory_mb, 2)}
+            rows.append(row)
+            print(",".join(str(row[c]) for c in KNOBS + METRICS) + f"  # seed {seed}", flush=True)
+        del index
     return rows
 
 
@@ -259,13 +270,15 @@ def write_profile(path, header):
         'metric = "latency_p95_ms"',
         'direction = "minimize"',
         "",
+        "# Chosen bounds: at least 99 of 100 true neighbours (the baseline misses",
+        "# this) within a 0.25 ms p95 share of the request's latency budget.",
         "[[constraints]]",
         'metric = "recall_at_10"',
-        "low = 0.95",
+        "low = 0.99",
         "",
         "[[constraints]]",
         'metric = "latency_p95_ms"',
-        "high = 1.0",
+        "high = 0.25",
         "",
         "# Assumed traffic (not measured): 1.5 M queries a day, peaks of 60 per",
         "# second; a query is a short phrase of about 12 tokens.",
@@ -335,6 +348,7 @@ def main():
         f"Run {when} on {machine}; load average {load_start} at start, {load_end} at end.",
         f"  Data: {N_CORPUS} indexed + {N_QUERIES} held-out query glosses of {len(texts)} unique WordNet 3.0 glosses,",
         "  all-MiniLM-L6-v2 embeddings (384-d). Versions: " + ", ".join(f"{k} {v}" for k, v in versions.items()) + ".",
+        f"  {len(rows)} rows: {len(rows) // len(SEEDS)} configurations x {len(SEEDS)} replicate builds (random_seed {SEEDS}).",
         f"  Grid measured in {grid_s:.0f} s ({total_s:.0f} s in all). See measure.py for what each metric means.",
     ]
     write_profile(out / "profile.toml", header)

@@ -8,7 +8,9 @@
 //! Data flows one way: input files → `profile` → `runtime` → `report`. Only
 //! the `cli` module (and the binary) prints or reads arguments.
 
+pub mod benchmark;
 pub mod cli;
 pub mod profile;
 pub mod report;
 pub mod runtime;
+pub mod store;

@@ -287,6 +287,7 @@ fn every_command_has_help_with_an_example() {
         vec!["plugin", "remove", "--help"],
         vec!["plugin", "run", "--help"],
         vec!["profile", "check", "--help"],
+        vec!["benchmark", "--help"],
     ] {
         let run = env.aiopt(&args);
         run.expect_code(0);

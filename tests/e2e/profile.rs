@@ -78,7 +78,10 @@ fn valid_data_files_load_with_counts() {
         ("p.toml", PROFILE),
         ("obs.csv", "model,quality_score\na,0.5\nb,0.7\n"),
         ("obs.jsonl", "{\"model\": \"b\", \"quality_score\": 0.69}\n\n"),
-        ("req.csv", "served_by,prompt,score,gpu_ms\nm1,p1,0.9,3\nm2,p1,0.5,\n"),
+        (
+            "req.csv",
+            "served_by,prompt,score,gpu_ms\nm1,p1,0.9,3\nm2,p1,0.5,\n",
+        ),
     ] {
         std::fs::write(env.dir.path().join(name), text).unwrap();
     }
@@ -112,9 +115,89 @@ fn every_example_profile_is_valid() {
     for entry in std::fs::read_dir(examples).unwrap() {
         let profile = entry.unwrap().path().join("profile.toml");
         if profile.is_file() {
-            env.aiopt(&["profile", "check", &profile.display().to_string()]).expect_code(0);
+            env.aiopt(&["profile", "check", &profile.display().to_string()])
+                .expect_code(0);
             checked += 1;
         }
     }
     assert!(checked >= 3, "found {checked} example profiles");
+}
+
+#[test]
+fn every_example_profile_benchmarks_with_intervals() {
+    let env = Env::new();
+    let examples = crate::util::repo_file("examples");
+    for entry in std::fs::read_dir(examples).unwrap() {
+        let profile = entry.unwrap().path().join("profile.toml");
+        if !profile.is_file() {
+            continue;
+        }
+        let path = profile.display().to_string();
+        let run = env.aiopt(&["benchmark", &path, "--json"]);
+        run.expect_code(0);
+        let report = run.json();
+        let configurations = report["configurations"].as_array().unwrap();
+        assert!(!configurations.is_empty(), "{path}");
+        assert_eq!(
+            configurations.iter().filter(|c| c["is_baseline"] == true).count(),
+            1,
+            "{path}"
+        );
+        for c in configurations {
+            for m in c["metrics"].as_array().unwrap() {
+                let (low, value, high) = (
+                    m["low"].as_f64().unwrap(),
+                    m["value"].as_f64().unwrap(),
+                    m["high"].as_f64().unwrap(),
+                );
+                assert!(low <= value && value <= high, "{path}: {m}");
+            }
+        }
+        // The same seed gives the same report.
+        assert_eq!(env.aiopt(&["benchmark", &path, "--json"]).json(), report);
+    }
+}
+
+#[test]
+fn benchmark_compares_baseline_and_best_from_request_records() {
+    let env = Env::new();
+    let profile = crate::util::repo_file("examples/code-review/profile.toml")
+        .display()
+        .to_string();
+    let report = env.aiopt(&["benchmark", &profile, "--json"]).json();
+    let quality = report["comparisons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["metric"] == "quality_score")
+        .expect("quality_score is an objective");
+    assert_eq!(quality["best"]["model"], "FuseChat-Gemma-2-9B-Instruct");
+    assert_eq!(quality["significant"], true);
+    let gpt4 = report["served_by"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["served_by"] == "gpt4_1106_preview")
+        .unwrap();
+    assert_eq!(gpt4["requests"], 805);
+    let cost = &gpt4["cost_per_1000_requests_usd"];
+    assert!(cost["low"].as_f64().unwrap() < cost["value"].as_f64().unwrap());
+
+    let filtered = env
+        .aiopt(&[
+            "benchmark",
+            &profile,
+            "--config",
+            "model=gpt-3.5-turbo-1106",
+            "--json",
+        ])
+        .json();
+    assert_eq!(filtered["configurations"].as_array().unwrap().len(), 1);
+    let bad = env.aiopt(&["benchmark", &profile, "--config", "modle=x"]);
+    bad.expect_code(1);
+    assert!(
+        bad.stderr().contains("`modle` is not a knob of `code-review`"),
+        "{}",
+        bad.stderr()
+    );
 }

@@ -19,7 +19,7 @@ Commands:
                   (installs the target with rustup when missing)
   demo            build plugins and aiopt, then run aiopt on the bundled example
   test            build plugins, then fmt --check, clippy -D warnings and every test
-  bench           build plugins, then run the runtime benchmarks
+  bench           build plugins, then run the runtime and data benchmarks
 ";
 
 fn main() -> Result<()> {
@@ -175,5 +175,5 @@ fn test(root: &Path) -> Result<()> {
 
 fn bench(root: &Path) -> Result<()> {
     build_plugins(root)?;
-    run(cargo(root).args(["bench", "-p", "aiopt", "--bench", "runtime"]))
+    run(cargo(root).args(["bench", "-p", "aiopt"]))
 }

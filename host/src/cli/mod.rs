@@ -1,6 +1,7 @@
 //! The `aiopt` command line: argument definitions and the commands behind
 //! them. This is the only module (with `main.rs`) that prints.
 
+mod benchmark;
 mod exit;
 mod plugin;
 
@@ -34,6 +35,8 @@ pub enum Command {
     /// Work with profiles.
     #[command(subcommand)]
     Profile(ProfileCommand),
+    /// Summarize a profile's measurements with 95% bootstrap intervals.
+    Benchmark(benchmark::BenchmarkArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -58,6 +61,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Plugin(command) => plugin::run(command, &data_dir),
         Command::Profile(ProfileCommand::Check { file, json }) => profile_check(&file, json),
+        Command::Benchmark(args) => benchmark::run(&args).map(|_| ()),
     }
 }
 

@@ -71,6 +71,11 @@ fn changes_against(config: &Config, baseline: &Config) -> Vec<String> {
 /// Four significant digits, without a fraction for whole numbers: costs
 /// like 0.0001169 USD must not round to 0.0001.
 fn num(x: f64) -> String {
+    format_number(x)
+}
+
+/// Four significant digits, without a fraction for whole numbers.
+pub fn format_number(x: f64) -> String {
     if x == x.trunc() && x.abs() < 1e15 {
         return format!("{x:.0}");
     }

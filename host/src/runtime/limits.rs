@@ -12,7 +12,8 @@ pub struct Limits {
     /// instruction); `None` means unlimited. Default 10^10, about a second.
     pub fuel: Option<u64>,
     /// Wall-clock backstop, for what fuel does not count (host calls).
-    /// Default 10 s.
+    /// Default 10 s. Serialized as `timeout_ms`.
+    #[serde(rename = "timeout_ms", serialize_with = "as_millis")]
     pub timeout: Duration,
     /// Linear memory across all of the plugin's memories. Default 512 MiB;
     /// at most [`MAX_MEMORY_BYTES`].
@@ -50,4 +51,8 @@ pub struct Usage {
     pub peak_memory_bytes: u64,
     /// Wall time of the call including instantiation, in microseconds.
     pub wall_time_us: u64,
+}
+
+fn as_millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_u64(d.as_millis() as u64)
 }
