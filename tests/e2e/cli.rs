@@ -288,6 +288,15 @@ fn every_command_has_help_with_an_example() {
         vec!["plugin", "run", "--help"],
         vec!["profile", "check", "--help"],
         vec!["benchmark", "--help"],
+        vec!["profile", "import", "--help"],
+        vec!["profile", "list", "--help"],
+        vec!["profile", "show", "--help"],
+        vec!["config", "show", "--help"],
+        vec!["config", "set", "--help"],
+        vec!["config", "apply", "--help"],
+        vec!["config", "reset", "--help"],
+        vec!["config", "history", "--help"],
+        vec!["recommend", "--help"],
     ] {
         let run = env.aiopt(&args);
         run.expect_code(0);

@@ -7,4 +7,5 @@
 mod cli;
 mod profile;
 mod runtime;
+mod store;
 mod util;

@@ -136,6 +136,7 @@ fn every_example_profile_benchmarks_with_intervals() {
         let run = env.aiopt(&["benchmark", &path, "--json"]);
         run.expect_code(0);
         let report = run.json();
+        assert!(report["run_id"].as_i64().is_some(), "{path}: the run is stored");
         let configurations = report["configurations"].as_array().unwrap();
         assert!(!configurations.is_empty(), "{path}");
         assert_eq!(
@@ -153,8 +154,11 @@ fn every_example_profile_benchmarks_with_intervals() {
                 assert!(low <= value && value <= high, "{path}: {m}");
             }
         }
-        // The same seed gives the same report.
-        assert_eq!(env.aiopt(&["benchmark", &path, "--json"]).json(), report);
+        // The same seed gives the same report (each run is stored anew).
+        let mut again = env.aiopt(&["benchmark", &path, "--json"]).json();
+        assert_ne!(again["run_id"], report["run_id"]);
+        again["run_id"] = report["run_id"].clone();
+        assert_eq!(again, report);
     }
 }
 

@@ -31,7 +31,8 @@ pub struct BenchmarkArgs {
     json: bool,
 }
 
-pub fn run(args: &BenchmarkArgs) -> anyhow::Result<BenchmarkReport> {
+/// Runs the benchmark and stores it (under the profile's name) in `db`.
+pub fn run(args: &BenchmarkArgs, db: &std::path::Path) -> anyhow::Result<BenchmarkReport> {
     let profile = profile::load(&args.profile)?;
     let filters = parse_filters(&args.filters, &profile)?;
     let mut report = benchmark::run(&profile, args.seed);
@@ -40,10 +41,15 @@ pub fn run(args: &BenchmarkArgs) -> anyhow::Result<BenchmarkReport> {
             .iter()
             .all(|(k, v)| c.config.iter().any(|(ck, cv)| ck == k && cv == v))
     });
+    let mut store = crate::store::Store::open(db)?;
+    let run_id = store.save_benchmark_run(&profile.name, &serde_json::to_string(&report)?)?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        let mut doc = serde_json::to_value(&report)?;
+        doc["run_id"] = run_id.into();
+        println!("{}", serde_json::to_string_pretty(&doc)?);
     } else {
         print!("{}", render(&report));
+        println!("\nstored as benchmark run {run_id} in {}", db.display());
     }
     Ok(report)
 }

@@ -3,6 +3,7 @@
 use crate::profile::ProfileError;
 use crate::runtime::registry::RegistryError;
 use crate::runtime::{CallFailure, RuntimeError};
+use crate::store::StoreError;
 
 /// A process exit status with a documented meaning.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,6 +20,10 @@ pub enum ExitCode {
     PluginNotFound = 4,
     /// The strategy itself returned an error (invalid input, unsupported, failed).
     StrategyError = 5,
+    /// The database is busy (another process is writing) or from a newer aiopt.
+    DatabaseUnavailable = 6,
+    /// No stored model, report or version by that name or id.
+    NotFound = 7,
     FuelExhausted = 10,
     Timeout = 11,
     MemoryLimit = 12,
@@ -33,6 +38,13 @@ pub fn exit_code(error: &anyhow::Error) -> ExitCode {
     for cause in error.chain() {
         if cause.downcast_ref::<ProfileError>().is_some() {
             return ExitCode::DataError;
+        }
+        if let Some(e) = cause.downcast_ref::<StoreError>() {
+            return match e {
+                StoreError::Busy { .. } | StoreError::TooNew { .. } => ExitCode::DatabaseUnavailable,
+                StoreError::NotFound { .. } => ExitCode::NotFound,
+                _ => ExitCode::Failure,
+            };
         }
         if let Some(e) = cause.downcast_ref::<RegistryError>() {
             return match e {

@@ -4,6 +4,7 @@
 mod benchmark;
 mod exit;
 mod plugin;
+mod stored;
 
 use std::path::PathBuf;
 
@@ -23,6 +24,11 @@ pub struct Cli {
     #[arg(long, global = true, env = "AIOPT_DATA_DIR", value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
 
+    /// The SQLite database of profiles, configurations, reports and runs
+    /// (default: `aiopt.db` in the data directory).
+    #[arg(long, global = true, env = "AIOPT_DB", value_name = "FILE")]
+    pub db: Option<PathBuf>,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -37,6 +43,24 @@ pub enum Command {
     Profile(ProfileCommand),
     /// Summarize a profile's measurements with 95% bootstrap intervals.
     Benchmark(benchmark::BenchmarkArgs),
+    /// Show and change a model's configuration, with history.
+    #[command(subcommand)]
+    Config(stored::ConfigCommand),
+    /// Run a strategy's `recommend` on a stored model and store the report.
+    #[command(
+        after_help = "Example:\n  aiopt profile import examples/code-review/profile.toml\n  aiopt recommend code-review --strategy random"
+    )]
+    Recommend {
+        /// The model (the stored profile's name).
+        model: String,
+        /// The strategy plugin (name or path).
+        #[arg(long, default_value = "random")]
+        strategy: String,
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -50,6 +74,26 @@ pub enum ProfileCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Check a profile and store it (a changed profile becomes a new version).
+    #[command(after_help = "Example:\n  aiopt profile import examples/code-review/profile.toml")]
+    Import {
+        file: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List stored profiles (the latest version of each model).
+    #[command(after_help = "Example:\n  aiopt profile list --json")]
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show a stored profile.
+    #[command(after_help = "Example:\n  aiopt profile show code-review")]
+    Show {
+        model: String,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Runs the parsed command line.
@@ -58,10 +102,21 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Some(dir) => dir,
         None => default_data_dir()?,
     };
+    let db = cli.db.unwrap_or_else(|| stored::default_db(&data_dir));
     match cli.command {
         Command::Plugin(command) => plugin::run(command, &data_dir),
         Command::Profile(ProfileCommand::Check { file, json }) => profile_check(&file, json),
-        Command::Benchmark(args) => benchmark::run(&args).map(|_| ()),
+        Command::Profile(ProfileCommand::Import { file, json }) => stored::import(&db, &file, json),
+        Command::Profile(ProfileCommand::List { json }) => stored::list(&db, json),
+        Command::Profile(ProfileCommand::Show { model, json }) => stored::show(&db, &model, json),
+        Command::Benchmark(args) => benchmark::run(&args, &db).map(|_| ()),
+        Command::Config(command) => stored::config(&db, command),
+        Command::Recommend {
+            model,
+            strategy,
+            seed,
+            json,
+        } => stored::recommend(&db, &data_dir, &model, &strategy, seed, json),
     }
 }
 

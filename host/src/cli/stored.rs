@@ -1,0 +1,374 @@
+//! Commands over the SQLite store: `profile import|list|show`, `config
+//! show|set|apply|reset|history`, and `recommend` (which stores its report
+//! so that `config apply` can use it).
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use clap::Subcommand;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use crate::profile::{self, Config};
+use crate::report::{self, Report};
+use crate::runtime::registry::Registry;
+use crate::runtime::{Limits, Runtime};
+use crate::store::{Change, ConfigVersion, Store};
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Show a model's current configuration.
+    #[command(after_help = "Example:\n  aiopt config show code-review")]
+    Show {
+        model: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Set knobs by hand (validated against the profile's search space).
+    #[command(after_help = "Example:\n  aiopt config set code-review model=FuseChat-Gemma-2-9B-Instruct")]
+    Set {
+        model: String,
+        /// `knob=value` pairs; knobs not named keep their current value.
+        #[arg(required = true, value_name = "KNOB=VALUE")]
+        assignments: Vec<String>,
+    },
+    /// Apply a proposal from a stored report (`REPORT` or `REPORT.N`, N from 1).
+    #[command(
+        after_help = "Example:\n  aiopt recommend code-review\n  aiopt config apply code-review --proposal 1.2"
+    )]
+    Apply {
+        model: String,
+        #[arg(long, value_name = "REPORT[.N]")]
+        proposal: String,
+    },
+    /// Go back to the profile's baseline.
+    #[command(after_help = "Example:\n  aiopt config reset code-review")]
+    Reset { model: String },
+    /// Every version with who, what, when, and the change from the one before.
+    #[command(after_help = "Example:\n  aiopt config history code-review --json")]
+    History {
+        model: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub fn open_store(db: &Path) -> anyhow::Result<Store> {
+    Ok(Store::open(db)?)
+}
+
+fn actor() -> String {
+    std::env::var("AIOPT_ACTOR")
+        .or_else(|_| std::env::var("USER"))
+        .unwrap_or_else(|_| "unknown".into())
+}
+
+/// `profile import FILE`: checks the profile completely, then stores it.
+pub fn import(db: &Path, file: &Path, json: bool) -> anyhow::Result<()> {
+    let profile = profile::load(file)?;
+    let hash = hex(&Sha256::digest(serde_json::to_vec(&profile)?));
+    let mut store = open_store(db)?;
+    let imported = store.import_profile(&profile, &hash, &file.display().to_string())?;
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(
+                &json!({ "created": imported.created, "profile": imported.summary })
+            )?
+        );
+    } else if imported.created {
+        let s = &imported.summary;
+        println!(
+            "imported `{}` version {} (id {}): {} knobs, {} observations, {} request records",
+            s.name, s.version, s.id, s.knobs, s.observations, s.requests
+        );
+    } else {
+        println!(
+            "`{}` is already stored with the same content (version {})",
+            profile.name, imported.summary.version
+        );
+    }
+    Ok(())
+}
+
+pub fn list(db: &Path, json: bool) -> anyhow::Result<()> {
+    let store = open_store(db)?;
+    let profiles = store.profiles()?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&profiles)?);
+        return Ok(());
+    }
+    if profiles.is_empty() {
+        println!("no profiles stored: add one with `aiopt profile import FILE`");
+    }
+    for p in profiles {
+        println!(
+            "{:<24} {:<18} v{:<3} {:>4} knobs {:>6} obs {:>9} requests  {}",
+            p.name, p.kind, p.version, p.knobs, p.observations, p.requests, p.imported_at
+        );
+    }
+    Ok(())
+}
+
+pub fn show(db: &Path, model: &str, json: bool) -> anyhow::Result<()> {
+    let store = open_store(db)?;
+    let stored = store.profile(model)?;
+    if json {
+        let mut profile = serde_json::to_value(&stored.profile)?;
+        // The request log can be millions of records: summarize it.
+        profile["requests"] = json!({ "records": stored.profile.requests.records.len(),
+                                       "served_by": stored.profile.requests.served_by });
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json!({ "summary": stored.summary, "profile": profile }))?
+        );
+        return Ok(());
+    }
+    let p = &stored.profile;
+    println!(
+        "{} ({}), version {} imported {} from {}",
+        p.name, p.kind, stored.summary.version, stored.summary.imported_at, stored.summary.source_path
+    );
+    if let Some(d) = &p.description {
+        println!("  {d}");
+    }
+    for param in &p.space {
+        println!("  knob {:<24} {}", param.name, param.domain.describe());
+    }
+    println!("  baseline: {}", config_line(&p.baseline));
+    for o in &p.objectives {
+        println!("  objective: {:?} {}", o.direction, o.metric);
+    }
+    for c in &p.constraints {
+        println!(
+            "  constraint: {} in [{}, {}]",
+            c.metric,
+            c.low.map_or("-inf".into(), |x| x.to_string()),
+            c.high.map_or("inf".into(), |x| x.to_string())
+        );
+    }
+    println!(
+        "  {} observations, {} request records",
+        p.trials.len(),
+        p.requests.records.len()
+    );
+    Ok(())
+}
+
+pub fn config(db: &Path, command: ConfigCommand) -> anyhow::Result<()> {
+    let mut store = open_store(db)?;
+    match command {
+        ConfigCommand::Show { model, json } => {
+            let current = store.current_config(&model)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&current)?);
+            } else {
+                print_version(&current, None);
+            }
+        }
+        ConfigCommand::Set { model, assignments } => {
+            let profile = store.profile(&model)?.profile;
+            let mut config = store.current_config(&model)?.config;
+            for a in &assignments {
+                let (knob, text) = a
+                    .split_once('=')
+                    .ok_or_else(|| anyhow::anyhow!("expected KNOB=VALUE, found `{a}`"))?;
+                let param = profile.space.iter().find(|p| p.name == knob).ok_or_else(|| {
+                    let names: Vec<&str> = profile.space.iter().map(|p| p.name.as_str()).collect();
+                    let hint = profile::did_you_mean(knob, &names)
+                        .map(|s| format!(" (did you mean `{s}`?)"))
+                        .unwrap_or_default();
+                    anyhow::anyhow!(
+                        "`{knob}` is not a knob of `{model}`{hint}; knobs: {}",
+                        names.join(", ")
+                    )
+                })?;
+                let value = profile::parse_knob(param, text).map_err(anyhow::Error::msg)?;
+                set_knob(&mut config, knob, value);
+            }
+            let version = store.set_config(&model, &config, Change::Set, &actor())?;
+            print_version(&version, None);
+        }
+        ConfigCommand::Apply { model, proposal } => {
+            let (report_id, index) = parse_proposal_ref(&proposal)?;
+            let stored = store.report(report_id)?;
+            let report: serde_json::Value =
+                serde_json::from_str(&stored.json).context("reading the stored report")?;
+            let chosen = report["proposals"].get(index as usize).ok_or_else(|| {
+                let n = report["proposals"].as_array().map_or(0, Vec::len);
+                anyhow::anyhow!(
+                    "report {report_id} has {n} proposals; `--proposal {report_id}.{}` does not exist",
+                    index + 1
+                )
+            })?;
+            let profile = store.profile(&model)?.profile;
+            let mut config = store.current_config(&model)?.config;
+            for param in &profile.space {
+                if let Some(v) = chosen["config"].get(&param.name) {
+                    let value: profile::Value = serde_json::from_value(v.clone())?;
+                    set_knob(&mut config, &param.name, param.domain.coerce(value));
+                }
+            }
+            let change = Change::Apply {
+                report_id,
+                proposal: index,
+            };
+            let version = store.set_config(&model, &config, change, &actor())?;
+            print_version(&version, None);
+        }
+        ConfigCommand::Reset { model } => {
+            let baseline = store.profile(&model)?.profile.baseline;
+            let version = store.set_config(&model, &baseline, Change::Reset, &actor())?;
+            print_version(&version, None);
+        }
+        ConfigCommand::History { model, json } => {
+            let history = store.config_history(&model)?;
+            if json {
+                let items: Vec<serde_json::Value> = history
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| {
+                        let diff = i
+                            .checked_sub(1)
+                            .map(|p| diff(&history[p].config, &v.config))
+                            .unwrap_or_default();
+                        json!({ "version": v, "diff": diff })
+                    })
+                    .collect();
+                println!("{}", serde_json::to_string_pretty(&items)?);
+            } else {
+                for (i, v) in history.iter().enumerate() {
+                    print_version(v, i.checked_sub(1).map(|p| &history[p].config));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `recommend MODEL --strategy NAME`: runs a strategy's `recommend` on the
+/// model's stored profile and stores the report.
+pub fn recommend(
+    db: &Path,
+    data_dir: &Path,
+    model: &str,
+    strategy: &str,
+    seed: u64,
+    json: bool,
+) -> anyhow::Result<()> {
+    let mut store = open_store(db)?;
+    let profile = store.profile(model)?.profile;
+    let runtime = Runtime::new(Some(data_dir.join("cache")))?;
+    let (plugin, _) = Registry::new(data_dir).resolve(&runtime, strategy)?;
+    let called = runtime
+        .recommend(&plugin, &profile, seed, &Limits::default())
+        .map_err(anyhow::Error::new)
+        .with_context(|| format!("recommend `{}` failed", plugin.info.name))?;
+    let kind = plugin
+        .info
+        .kinds
+        .first()
+        .map_or("tuning".to_string(), |k| k.to_string());
+    let report_json = serde_json::to_string(&called.value)?;
+    let id = store.save_report(
+        model,
+        &kind,
+        &format!("{}@{}", plugin.info.name, plugin.info.version),
+        &report_json,
+    )?;
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(
+                &json!({ "report_id": id, "report": called.value, "usage": called.usage })
+            )?
+        );
+    } else {
+        println!(
+            "report {id} from {} {} for `{model}`:",
+            plugin.info.name, plugin.info.version
+        );
+        print!("{}", render(&called.value, &profile.baseline, id));
+    }
+    Ok(())
+}
+
+fn render(report: &Report, baseline: &Config, id: i64) -> String {
+    let mut text = report::render_report(report, baseline);
+    if !report.proposals.is_empty() {
+        text.push_str(&format!(
+            "apply one with: aiopt config apply MODEL --proposal {id}.N\n"
+        ));
+    }
+    text
+}
+
+fn parse_proposal_ref(text: &str) -> anyhow::Result<(i64, u32)> {
+    let bad = || anyhow::anyhow!("--proposal expects REPORT or REPORT.N (N from 1), found `{text}`");
+    let (report, n) = match text.split_once('.') {
+        Some((r, n)) => (r, n.parse::<u32>().map_err(|_| bad())?),
+        None => (text, 1),
+    };
+    let report = report.parse::<i64>().map_err(|_| bad())?;
+    if n == 0 {
+        return Err(bad());
+    }
+    Ok((report, n - 1))
+}
+
+fn set_knob(config: &mut Config, knob: &str, value: profile::Value) {
+    match config.iter_mut().find(|(k, _)| k == knob) {
+        Some(slot) => slot.1 = value,
+        None => config.push((knob.to_string(), value)),
+    }
+}
+
+fn diff(before: &Config, after: &Config) -> Vec<String> {
+    after
+        .iter()
+        .filter_map(|(k, v)| match before.iter().find(|(b, _)| b == k) {
+            Some((_, old)) if old == v => None,
+            Some((_, old)) => Some(format!("{k}: {old} → {v}")),
+            None => Some(format!("{k}: → {v}")),
+        })
+        .collect()
+}
+
+fn config_line(config: &Config) -> String {
+    config
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("  ")
+}
+
+fn print_version(v: &ConfigVersion, before: Option<&Config>) {
+    let why = match v.change {
+        Change::Baseline => "baseline of the profile".to_string(),
+        Change::Set => "set by hand".to_string(),
+        Change::Apply { report_id, proposal } => format!("applied proposal {report_id}.{}", proposal + 1),
+        Change::Reset => "reset to the baseline".to_string(),
+    };
+    let actor = if v.actor.is_empty() { "-" } else { v.actor.as_str() };
+    println!(
+        "v{}  {}  {}  by {actor}  ({why})",
+        v.version,
+        v.at,
+        config_line(&v.config)
+    );
+    if let Some(before) = before {
+        let changes = diff(before, &v.config);
+        if !changes.is_empty() {
+            println!("     {}", changes.join(", "));
+        }
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The default database: `aiopt.db` in the data directory.
+pub fn default_db(data_dir: &Path) -> PathBuf {
+    data_dir.join("aiopt.db")
+}
