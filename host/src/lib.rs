@@ -10,6 +10,7 @@
 
 pub mod benchmark;
 pub mod cli;
+pub mod evaluator;
 pub mod profile;
 pub mod report;
 pub mod runtime;

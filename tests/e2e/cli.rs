@@ -320,3 +320,28 @@ fn readme_profile_example_is_valid() {
     env.aiopt(&["profile", "check", &file.display().to_string()])
         .expect_code(0);
 }
+
+/// `aiopt … | head` must end quietly, not panic on the closed pipe.
+#[test]
+fn a_closed_stdout_pipe_ends_quietly() {
+    let env = Env::new();
+    let profile = crate::util::repo_file("examples/code-review/profile.toml");
+    let script = format!(
+        "'{}' --data-dir '{}' benchmark '{}' | true; echo \"status=${{PIPESTATUS[0]}}\"",
+        env!("CARGO_BIN_EXE_aiopt"),
+        env.dir.path().display(),
+        profile.display()
+    );
+    let out = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(&script)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "status=0",
+        "{stderr}"
+    );
+}

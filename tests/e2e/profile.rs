@@ -205,3 +205,72 @@ fn benchmark_compares_baseline_and_best_from_request_records() {
         bad.stderr()
     );
 }
+
+#[test]
+fn benchmark_run_measures_a_configuration_with_the_users_command() {
+    let env = Env::new();
+    let profile = crate::util::repo_file("examples/code-review/profile.toml")
+        .display()
+        .to_string();
+    // A stand-in for the user's measurement script: it echoes a metric
+    // derived from the knob it was given, so the test can see the wiring.
+    let command = r#"read config; case "$AIOPT_KNOB_MODEL" in gpt-3.5-turbo-1106) echo '{"latency_p95_ms": 412.5}';; *) exit 9;; esac"#;
+    let run = env.aiopt(&[
+        "benchmark",
+        &profile,
+        "--config",
+        "model=gpt-3.5-turbo-1106",
+        "--run",
+        command,
+        "--repeat",
+        "3",
+        "--json",
+    ]);
+    run.expect_code(0);
+    let report = run.json();
+    let configuration = &report["configurations"][0];
+    assert_eq!(configuration["config"]["model"], "gpt-3.5-turbo-1106");
+    assert_eq!(configuration["replicates"], 4, "1 observation + 3 live runs");
+    let latency = configuration["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["metric"] == "latency_p95_ms")
+        .expect("the live metric");
+    assert_eq!(
+        (latency["value"].as_f64(), latency["n"].as_u64()),
+        (Some(412.5), Some(3))
+    );
+
+    let failing = env.aiopt(&[
+        "benchmark",
+        &profile,
+        "--run",
+        "echo 'cuda error' >&2; exit 2",
+        "--repeat",
+        "1",
+    ]);
+    failing.expect_code(8);
+    assert!(
+        failing.stderr().contains("exited with exit status: 2"),
+        "{}",
+        failing.stderr()
+    );
+    assert!(failing.stderr().contains("cuda error"), "{}", failing.stderr());
+    let slow = env.aiopt(&[
+        "benchmark",
+        &profile,
+        "--run",
+        "sleep 10",
+        "--repeat",
+        "1",
+        "--timeout-ms",
+        "200",
+    ]);
+    slow.expect_code(8);
+    assert!(
+        slow.stderr().contains("did not finish within 200 ms"),
+        "{}",
+        slow.stderr()
+    );
+}

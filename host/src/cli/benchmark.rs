@@ -23,6 +23,18 @@ pub struct BenchmarkArgs {
     /// Show every configuration (the default; kept for scripts that say so).
     #[arg(long, conflicts_with = "filters")]
     all: bool,
+    /// Measure live: run this shell command for the configuration given by
+    /// `--config` (other knobs at the baseline); it reads the configuration
+    /// as JSON on stdin (also in $AIOPT_CONFIG, and each knob in
+    /// $AIOPT_KNOB_<NAME>) and prints a JSON object of metrics.
+    #[arg(long, value_name = "CMD")]
+    run: Option<String>,
+    /// With --run: how many times to measure (replicates).
+    #[arg(long, default_value_t = 3, requires = "run")]
+    repeat: u32,
+    /// With --run: time limit per measurement, in milliseconds.
+    #[arg(long, default_value_t = 60_000, requires = "run")]
+    timeout_ms: u64,
     /// Seed of the bootstrap resampling.
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -33,8 +45,11 @@ pub struct BenchmarkArgs {
 
 /// Runs the benchmark and stores it (under the profile's name) in `db`.
 pub fn run(args: &BenchmarkArgs, db: &std::path::Path) -> anyhow::Result<BenchmarkReport> {
-    let profile = profile::load(&args.profile)?;
+    let mut profile = profile::load(&args.profile)?;
     let filters = parse_filters(&args.filters, &profile)?;
+    if let Some(command) = &args.run {
+        measure_live(&mut profile, &filters, command, args)?;
+    }
     let mut report = benchmark::run(&profile, args.seed);
     report.configurations.retain(|c| {
         filters
@@ -46,12 +61,45 @@ pub fn run(args: &BenchmarkArgs, db: &std::path::Path) -> anyhow::Result<Benchma
     if args.json {
         let mut doc = serde_json::to_value(&report)?;
         doc["run_id"] = run_id.into();
-        println!("{}", serde_json::to_string_pretty(&doc)?);
+        outln!("{}", serde_json::to_string_pretty(&doc)?);
     } else {
-        print!("{}", render(&report));
-        println!("\nstored as benchmark run {run_id} in {}", db.display());
+        out!("{}", render(&report));
+        outln!("\nstored as benchmark run {run_id} in {}", db.display());
     }
     Ok(report)
+}
+
+/// Runs the user's command `repeat` times on the chosen configuration and
+/// adds each measurement to the profile as a replicate.
+fn measure_live(
+    profile: &mut profile::Profile,
+    knobs: &[(String, Value)],
+    command: &str,
+    args: &BenchmarkArgs,
+) -> anyhow::Result<()> {
+    let config: profile::Config = profile
+        .baseline
+        .iter()
+        .map(|(name, value)| {
+            let chosen = knobs.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+            (name.clone(), chosen.unwrap_or_else(|| value.clone()))
+        })
+        .collect();
+    let evaluator = crate::evaluator::CommandEvaluator {
+        command: command.to_string(),
+        timeout: std::time::Duration::from_millis(args.timeout_ms),
+    };
+    for i in 0..args.repeat {
+        eprintln!("measuring {}/{}: {command}", i + 1, args.repeat);
+        let metrics = evaluator.evaluate(&config)?;
+        profile.trials.push(profile::Trial {
+            number: profile.trials.len() as u32,
+            config: config.clone(),
+            metrics,
+            state: profile::TrialState::Complete,
+        });
+    }
+    Ok(())
 }
 
 fn parse_filters(filters: &[String], profile: &profile::Profile) -> anyhow::Result<Vec<(String, Value)>> {

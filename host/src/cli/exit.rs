@@ -1,5 +1,6 @@
 //! Exit codes scripts can rely on (listed in the README).
 
+use crate::evaluator::EvalError;
 use crate::profile::ProfileError;
 use crate::runtime::registry::RegistryError;
 use crate::runtime::{CallFailure, RuntimeError};
@@ -24,6 +25,8 @@ pub enum ExitCode {
     DatabaseUnavailable = 6,
     /// No stored model, report or version by that name or id.
     NotFound = 7,
+    /// A user command measuring a configuration failed, timed out or printed no metrics.
+    EvaluationFailed = 8,
     FuelExhausted = 10,
     Timeout = 11,
     MemoryLimit = 12,
@@ -38,6 +41,9 @@ pub fn exit_code(error: &anyhow::Error) -> ExitCode {
     for cause in error.chain() {
         if cause.downcast_ref::<ProfileError>().is_some() {
             return ExitCode::DataError;
+        }
+        if cause.downcast_ref::<EvalError>().is_some() {
+            return ExitCode::EvaluationFailed;
         }
         if let Some(e) = cause.downcast_ref::<StoreError>() {
             return match e {

@@ -1,6 +1,37 @@
 //! The `aiopt` command line: argument definitions and the commands behind
 //! them. This is the only module (with `main.rs`) that prints.
 
+/// `println!` for command output: when stdout is a closed pipe (`aiopt …
+/// | head`), end quietly instead of panicking as `println!` would.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        if let Err(e) = writeln!(std::io::stdout(), $($arg)*) {
+            $crate::cli::stdout_failed(e);
+        }
+    }};
+}
+
+/// `print!` with the same handling as [`outln!`].
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        if let Err(e) = write!(std::io::stdout(), $($arg)*) {
+            $crate::cli::stdout_failed(e);
+        }
+    }};
+}
+
+/// Ends the process when stdout is gone: quietly for a closed pipe (the
+/// reader has all it wanted), with a message otherwise.
+pub fn stdout_failed(error: std::io::Error) -> ! {
+    if error.kind() == std::io::ErrorKind::BrokenPipe {
+        std::process::exit(0);
+    }
+    eprintln!("error: cannot write to stdout: {error}");
+    std::process::exit(ExitCode::Failure as i32);
+}
+
 mod benchmark;
 mod exit;
 mod plugin;
@@ -139,9 +170,9 @@ fn profile_check(file: &std::path::Path, json: bool) -> anyhow::Result<()> {
             "observations": profile.trials.len(),
             "requests": profile.requests.records.len(),
         });
-        println!("{}", serde_json::to_string_pretty(&summary)?);
+        outln!("{}", serde_json::to_string_pretty(&summary)?);
     } else {
-        println!(
+        outln!(
             "{}: valid profile `{}` ({}): {} knobs, {} objectives, {} constraints, {} observations, {} request records",
             file.display(),
             profile.name,

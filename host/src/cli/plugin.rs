@@ -126,12 +126,12 @@ pub fn run(command: PluginCommand, data_dir: &Path) -> anyhow::Result<()> {
         PluginCommand::Install { path, json } => {
             let (plugin, target) = registry.install(&runtime, &path)?;
             if json {
-                println!(
+                outln!(
                     "{}",
                     serde_json::to_string_pretty(&describe(&plugin, &PluginSource::Installed(target)))?
                 );
             } else {
-                println!(
+                outln!(
                     "installed {} {} ({}) as {}",
                     plugin.info.name,
                     plugin.info.version,
@@ -143,7 +143,7 @@ pub fn run(command: PluginCommand, data_dir: &Path) -> anyhow::Result<()> {
         }
         PluginCommand::Remove { name } => {
             let path = registry.remove(&name)?;
-            println!("removed {name} ({})", path.display());
+            outln!("removed {name} ({})", path.display());
             Ok(())
         }
         PluginCommand::Run(args) => run_call(&runtime, &registry, &args),
@@ -186,17 +186,17 @@ fn list(runtime: &Runtime, registry: &Registry, json: bool) -> anyhow::Result<()
                 Err(e) => json!({ "name": name, "source": source, "error": { "kind": e.kind(), "message": e.to_string() } }),
             })
             .collect();
-        println!("{}", serde_json::to_string_pretty(&items)?);
+        outln!("{}", serde_json::to_string_pretty(&items)?);
         return Ok(());
     }
     if entries.is_empty() {
-        println!("no plugins: this binary has no built-ins and none are installed");
+        outln!("no plugins: this binary has no built-ins and none are installed");
         return Ok(());
     }
-    println!("NAME             VERSION   KINDS                    CONTRACT  SHA256       SOURCE");
+    outln!("NAME             VERSION   KINDS                    CONTRACT  SHA256       SOURCE");
     for (name, source, loaded) in &entries {
         match loaded {
-            Ok(p) => println!(
+            Ok(p) => outln!(
                 "{:<16} {:<9} {:<24} {:<9} {:<12} {}",
                 p.info.name,
                 p.info.version,
@@ -205,7 +205,7 @@ fn list(runtime: &Runtime, registry: &Registry, json: bool) -> anyhow::Result<()
                 &p.sha256[..12],
                 source
             ),
-            Err(e) => println!("{name:<16} (failed to load: {e}) {source}"),
+            Err(e) => outln!("{name:<16} (failed to load: {e}) {source}"),
         }
     }
     Ok(())
@@ -213,18 +213,18 @@ fn list(runtime: &Runtime, registry: &Registry, json: bool) -> anyhow::Result<()
 
 fn print_inspect(plugin: &Plugin, source: &PluginSource, json: bool) -> anyhow::Result<()> {
     if json {
-        println!("{}", serde_json::to_string_pretty(&describe(plugin, source))?);
+        outln!("{}", serde_json::to_string_pretty(&describe(plugin, source))?);
         return Ok(());
     }
     let i = &plugin.info;
-    println!("{} {}", i.name, i.version);
-    println!("  summary:   {}", i.summary);
-    println!("  kinds:     {}", kinds(plugin));
-    println!("  contract:  aiopt:strategy@{}", plugin.contract);
-    println!("  sha256:    {}", plugin.sha256);
-    println!("  size:      {} bytes", plugin.size_bytes);
-    println!("  source:    {source}");
-    println!(
+    outln!("{} {}", i.name, i.version);
+    outln!("  summary:   {}", i.summary);
+    outln!("  kinds:     {}", kinds(plugin));
+    outln!("  contract:  aiopt:strategy@{}", plugin.contract);
+    outln!("  sha256:    {}", plugin.sha256);
+    outln!("  size:      {} bytes", plugin.size_bytes);
+    outln!("  source:    {source}");
+    outln!(
         "  loaded:    from {} in {:.2} ms",
         match plugin.load_source {
             crate::runtime::LoadSource::Cache => "cache",
@@ -233,10 +233,10 @@ fn print_inspect(plugin: &Plugin, source: &PluginSource, json: bool) -> anyhow::
         plugin.load_time.as_secs_f64() * 1e3
     );
     if i.options.is_empty() {
-        println!("  options:   none");
+        outln!("  options:   none");
     }
     for o in &i.options {
-        println!("  option {} (default {}): {}", o.name, o.default, o.summary);
+        outln!("  option {} (default {}): {}", o.name, o.default, o.summary);
     }
     Ok(())
 }
@@ -266,13 +266,15 @@ fn run_call(runtime: &Runtime, registry: &Registry, args: &RunArgs) -> anyhow::R
                     "plugin": header, "call": call, "seed": args.seed, "limits": limits,
                     "result": called.value.0, "usage": called.usage, "logs": called.logs,
                 });
-                println!("{}", serde_json::to_string_pretty(&doc)?);
+                outln!("{}", serde_json::to_string_pretty(&doc)?);
             } else {
-                println!(
+                outln!(
                     "{} {} ({source}) · {call} · seed {}",
-                    plugin.info.name, plugin.info.version, args.seed
+                    plugin.info.name,
+                    plugin.info.version,
+                    args.seed
                 );
-                print!("{}", called.value.1);
+                out!("{}", called.value.1);
                 print_usage(&tag, &called.usage, &called.logs);
             }
             Ok(())
@@ -284,7 +286,7 @@ fn run_call(runtime: &Runtime, registry: &Registry, args: &RunArgs) -> anyhow::R
                     "error": { "kind": failure.error.kind(), "message": failure.error.to_string() },
                     "usage": failure.usage, "logs": failure.logs,
                 });
-                println!("{}", serde_json::to_string_pretty(&doc)?);
+                outln!("{}", serde_json::to_string_pretty(&doc)?);
             } else {
                 print_usage(&tag, &failure.usage, &failure.logs);
             }

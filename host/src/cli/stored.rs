@@ -70,7 +70,7 @@ pub fn import(db: &Path, file: &Path, json: bool) -> anyhow::Result<()> {
     let mut store = open_store(db)?;
     let imported = store.import_profile(&profile, &hash, &file.display().to_string())?;
     if json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(
                 &json!({ "created": imported.created, "profile": imported.summary })
@@ -78,14 +78,20 @@ pub fn import(db: &Path, file: &Path, json: bool) -> anyhow::Result<()> {
         );
     } else if imported.created {
         let s = &imported.summary;
-        println!(
+        outln!(
             "imported `{}` version {} (id {}): {} knobs, {} observations, {} request records",
-            s.name, s.version, s.id, s.knobs, s.observations, s.requests
+            s.name,
+            s.version,
+            s.id,
+            s.knobs,
+            s.observations,
+            s.requests
         );
     } else {
-        println!(
+        outln!(
             "`{}` is already stored with the same content (version {})",
-            profile.name, imported.summary.version
+            profile.name,
+            imported.summary.version
         );
     }
     Ok(())
@@ -95,16 +101,22 @@ pub fn list(db: &Path, json: bool) -> anyhow::Result<()> {
     let store = open_store(db)?;
     let profiles = store.profiles()?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&profiles)?);
+        outln!("{}", serde_json::to_string_pretty(&profiles)?);
         return Ok(());
     }
     if profiles.is_empty() {
-        println!("no profiles stored: add one with `aiopt profile import FILE`");
+        outln!("no profiles stored: add one with `aiopt profile import FILE`");
     }
     for p in profiles {
-        println!(
+        outln!(
             "{:<24} {:<18} v{:<3} {:>4} knobs {:>6} obs {:>9} requests  {}",
-            p.name, p.kind, p.version, p.knobs, p.observations, p.requests, p.imported_at
+            p.name,
+            p.kind,
+            p.version,
+            p.knobs,
+            p.observations,
+            p.requests,
+            p.imported_at
         );
     }
     Ok(())
@@ -118,36 +130,40 @@ pub fn show(db: &Path, model: &str, json: bool) -> anyhow::Result<()> {
         // The request log can be millions of records: summarize it.
         profile["requests"] = json!({ "records": stored.profile.requests.records.len(),
                                        "served_by": stored.profile.requests.served_by });
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&json!({ "summary": stored.summary, "profile": profile }))?
         );
         return Ok(());
     }
     let p = &stored.profile;
-    println!(
+    outln!(
         "{} ({}), version {} imported {} from {}",
-        p.name, p.kind, stored.summary.version, stored.summary.imported_at, stored.summary.source_path
+        p.name,
+        p.kind,
+        stored.summary.version,
+        stored.summary.imported_at,
+        stored.summary.source_path
     );
     if let Some(d) = &p.description {
-        println!("  {d}");
+        outln!("  {d}");
     }
     for param in &p.space {
-        println!("  knob {:<24} {}", param.name, param.domain.describe());
+        outln!("  knob {:<24} {}", param.name, param.domain.describe());
     }
-    println!("  baseline: {}", config_line(&p.baseline));
+    outln!("  baseline: {}", config_line(&p.baseline));
     for o in &p.objectives {
-        println!("  objective: {:?} {}", o.direction, o.metric);
+        outln!("  objective: {:?} {}", o.direction, o.metric);
     }
     for c in &p.constraints {
-        println!(
+        outln!(
             "  constraint: {} in [{}, {}]",
             c.metric,
             c.low.map_or("-inf".into(), |x| x.to_string()),
             c.high.map_or("inf".into(), |x| x.to_string())
         );
     }
-    println!(
+    outln!(
         "  {} observations, {} request records",
         p.trials.len(),
         p.requests.records.len()
@@ -161,7 +177,7 @@ pub fn config(db: &Path, command: ConfigCommand) -> anyhow::Result<()> {
         ConfigCommand::Show { model, json } => {
             let current = store.current_config(&model)?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&current)?);
+                outln!("{}", serde_json::to_string_pretty(&current)?);
             } else {
                 print_version(&current, None);
             }
@@ -235,7 +251,7 @@ pub fn config(db: &Path, command: ConfigCommand) -> anyhow::Result<()> {
                         json!({ "version": v, "diff": diff })
                     })
                     .collect();
-                println!("{}", serde_json::to_string_pretty(&items)?);
+                outln!("{}", serde_json::to_string_pretty(&items)?);
             } else {
                 for (i, v) in history.iter().enumerate() {
                     print_version(v, i.checked_sub(1).map(|p| &history[p].config));
@@ -277,18 +293,19 @@ pub fn recommend(
         &report_json,
     )?;
     if json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(
                 &json!({ "report_id": id, "report": called.value, "usage": called.usage })
             )?
         );
     } else {
-        println!(
+        outln!(
             "report {id} from {} {} for `{model}`:",
-            plugin.info.name, plugin.info.version
+            plugin.info.name,
+            plugin.info.version
         );
-        print!("{}", render(&called.value, &profile.baseline, id));
+        out!("{}", render(&called.value, &profile.baseline, id));
     }
     Ok(())
 }
@@ -350,7 +367,7 @@ fn print_version(v: &ConfigVersion, before: Option<&Config>) {
         Change::Reset => "reset to the baseline".to_string(),
     };
     let actor = if v.actor.is_empty() { "-" } else { v.actor.as_str() };
-    println!(
+    outln!(
         "v{}  {}  {}  by {actor}  ({why})",
         v.version,
         v.at,
@@ -359,7 +376,7 @@ fn print_version(v: &ConfigVersion, before: Option<&Config>) {
     if let Some(before) = before {
         let changes = diff(before, &v.config);
         if !changes.is_empty() {
-            println!("     {}", changes.join(", "));
+            outln!("     {}", changes.join(", "));
         }
     }
 }
