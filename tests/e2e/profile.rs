@@ -274,3 +274,41 @@ fn benchmark_run_measures_a_configuration_with_the_users_command() {
         slow.stderr()
     );
 }
+
+/// One failing profile per validation rule, with the exact message. Each
+/// case replaces part of a valid profile.
+#[test]
+fn every_toml_rule_has_an_exact_message() {
+    const VALID: &str = "name = \"p\"\nkind = \"code-review\"\n[[space]]\nname = \"t\"\ntype = \"real\"\nlow = 0.0\nhigh = 1.0\n[baseline]\nt = 0.5\n[[objectives]]\nmetric = \"quality_score\"\ndirection = \"maximize\"\n[[observations]]\nt = 0.5\nquality_score = 0.8\n";
+    let cases: &[(&str, &str, &str)] = &[
+        ("name = \"p\"", "nmae = \"p\"", "p.toml:1:1: unknown key `nmae` in the profile (did you mean `name`?); expected one of: format, name, kind, description, space, baseline, objectives, constraints, workload, options, data, observations"),
+        ("t = 0.5\n[[objectives]]", "t = 1.5\n[[objectives]]", "p.toml:9:5: `t` = 1.5 is outside its domain: expected a real in [0, 1]"),
+        ("low = 0.0\nhigh = 1.0", "low = 1.0\nhigh = 0.0", "p.toml:3:1: knob `t`: `low` (1) must be below `high` (0)"),
+        ("type = \"real\"", "type = \"reel\"", "p.toml:5:8: knob `t` has unknown type `reel` (did you mean `real`?); expected real, integer, choice or flag"),
+        ("low = 0.0\nhigh = 1.0", "low = 0.0\nhigh = 1.0\nlog = true", "p.toml:3:1: knob `t`: a log scale needs `low` > 0 (>= 1 for integers)"),
+        ("direction = \"maximize\"", "direction = \"maximise\"", "p.toml:10:1: direction `maximise` is not `minimize` or `maximize`"),
+        ("metric = \"quality_score\"\ndirection", "metric = \"quality\"\ndirection", "p.toml:10:1: objectives name metric `quality`, which no observation measures; measured: quality_score"),
+        ("quality_score = 0.8", "quality_score = nan", "p.toml:15:17: `quality_score` must be a finite number, found nan"),
+        ("quality_score = 0.8", "quality_score = 0.8\nlatency_p95_ms = -5.0", "p.toml:16:18: `latency_p95_ms` must not be negative, found -5"),
+        ("[baseline]\nt = 0.5", "[baseline]\nt = 0.5\ntemperature = 0.5", "p.toml:10:1: `[baseline]` sets `temperature`, which is not a knob of the search space"),
+        ("name = \"p\"", "format = 2\nname = \"p\"", "p.toml:1:10: profile format 2 is not supported; this aiopt reads format 1"),
+        ("[[space]]\nname = \"t\"", "[[space]]\nname = \"t\"\ntype = \"flag\"\n[[space]]\nname = \"t\"", "p.toml:6:1: duplicate knob `t` in the search space"),
+    ];
+    let env = Env::new();
+    let file = env.dir.path().join("p.toml");
+    let path = file.display().to_string();
+    for (from, to, expected) in cases {
+        assert!(VALID.contains(from), "case {from:?} does not apply");
+        std::fs::write(&file, VALID.replacen(from, to, 1)).unwrap();
+        let run = env.aiopt(&["profile", "check", &path]);
+        run.expect_code(3);
+        let dir = format!("{}/", env.dir.path().display());
+        let stderr = run.stderr().replace(&dir, "").replacen("error: ", "", 1);
+        assert!(
+            stderr.lines().any(|l| l == *expected),
+            "expected line:\n{expected}\nin:\n{stderr}"
+        );
+    }
+    std::fs::write(&file, VALID).unwrap();
+    env.aiopt(&["profile", "check", &path]).expect_code(0);
+}

@@ -676,11 +676,8 @@ impl Checker<'_> {
                 let Some(x) = self.number(value, &metric) else {
                     continue;
                 };
-                if metric.ends_with("_ms") && x < 0.0 {
-                    self.problem(
-                        value.span().start,
-                        format!("`{metric}` is a duration and must not be negative, found {x}"),
-                    );
+                if let Err(message) = tables::parse_metric(&metric, &x.to_string()) {
+                    self.problem(value.span().start, message);
                     continue;
                 }
                 metrics.push((metric, x));
