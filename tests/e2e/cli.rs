@@ -197,8 +197,21 @@ fn install_run_and_remove_a_third_party_plugin() {
         .as_str()
         .unwrap()
         .starts_with("log truncated"));
+    // The database records the installation with its hash.
+    let db = env.dir.path().join("aiopt.db");
+    let store = aiopt::store::Store::open(&db).unwrap();
+    let recorded = store.plugins().unwrap();
+    assert_eq!(recorded.len(), 1);
+    assert_eq!(recorded[0].name, "fixture-log-flood");
+    assert_eq!(recorded[0].sha256.len(), 64);
+    drop(store);
     env.aiopt(&["plugin", "remove", "fixture-log-flood"])
         .expect_code(0);
+    assert!(aiopt::store::Store::open(&db)
+        .unwrap()
+        .plugins()
+        .unwrap()
+        .is_empty());
     env.aiopt(&["plugin", "inspect", "fixture-log-flood"])
         .expect_code(4);
     // A built-in cannot be shadowed or removed.

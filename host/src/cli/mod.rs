@@ -135,7 +135,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     };
     let db = cli.db.unwrap_or_else(|| stored::default_db(&data_dir));
     match cli.command {
-        Command::Plugin(command) => plugin::run(command, &data_dir),
+        Command::Plugin(command) => plugin::run(command, &data_dir, &db),
         Command::Profile(ProfileCommand::Check { file, json }) => profile_check(&file, json),
         Command::Profile(ProfileCommand::Import { file, json }) => stored::import(&db, &file, json),
         Command::Profile(ProfileCommand::List { json }) => stored::list(&db, json),

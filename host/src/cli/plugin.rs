@@ -114,7 +114,9 @@ impl RunArgs {
     }
 }
 
-pub fn run(command: PluginCommand, data_dir: &Path) -> anyhow::Result<()> {
+/// Runs a plugin command; installs and removals are also recorded in the
+/// database at `db`, so the API and dashboard can list them with metadata.
+pub fn run(command: PluginCommand, data_dir: &Path, db: &Path) -> anyhow::Result<()> {
     let runtime = Runtime::new(Some(data_dir.join("cache")))?;
     let registry = Registry::new(data_dir);
     match command {
@@ -125,6 +127,12 @@ pub fn run(command: PluginCommand, data_dir: &Path) -> anyhow::Result<()> {
         }
         PluginCommand::Install { path, json } => {
             let (plugin, target) = registry.install(&runtime, &path)?;
+            crate::store::Store::open(db)?.record_plugin(
+                &plugin.info.name,
+                &plugin.info.version,
+                &plugin.sha256,
+                &target.display().to_string(),
+            )?;
             if json {
                 outln!(
                     "{}",
@@ -143,6 +151,7 @@ pub fn run(command: PluginCommand, data_dir: &Path) -> anyhow::Result<()> {
         }
         PluginCommand::Remove { name } => {
             let path = registry.remove(&name)?;
+            crate::store::Store::open(db)?.forget_plugin(&name)?;
             outln!("removed {name} ({})", path.display());
             Ok(())
         }
