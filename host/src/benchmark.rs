@@ -14,6 +14,11 @@ use crate::profile::{Config, Direction, Profile, RequestLog, TrialState};
 /// Bootstrap resamples per interval.
 const RESAMPLES: usize = 2_000;
 
+/// Fewest measurements per side before a difference is tested: with two,
+/// a bootstrap sees almost no spread and would call nearly anything
+/// significant.
+const MIN_SAMPLES_FOR_TEST: usize = 3;
+
 /// A statistic with its 95% interval; `low == high == value` when there is
 /// only one measurement.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -70,7 +75,8 @@ pub struct Comparison {
     pub improvement_percent: Option<f64>,
     /// Whether the 95% bootstrap interval of the difference excludes zero,
     /// from replicated observations or else from the two configurations'
-    /// request records; `None` when neither has more than one measurement.
+    /// request records; `None` when neither has at least three measurements
+    /// per side.
     pub significant: Option<bool>,
     pub feasible_only: bool,
 }
@@ -220,13 +226,13 @@ fn compare(
     // metric (e.g. per-request scores behind a mean quality_score).
     let replicated = baseline_values
         .clone()
-        .filter(|b| b.len() > 1 && best_values.len() > 1)
+        .filter(|b| b.len() >= MIN_SAMPLES_FOR_TEST && best_values.len() >= MIN_SAMPLES_FOR_TEST)
         .map(|b| (best_values.clone(), b));
     let per_request = || {
         let baseline = baseline?;
         let a = request_samples(profile, &best.config, metric)?;
         let b = request_samples(profile, &baseline.config, metric)?;
-        (a.len() > 1 && b.len() > 1).then_some((a, b))
+        (a.len() >= MIN_SAMPLES_FOR_TEST && b.len() >= MIN_SAMPLES_FOR_TEST).then_some((a, b))
     };
     let significant = replicated.or_else(per_request).map(|(a, b)| {
         let (low, high) = difference_interval(&a, &b, rng);

@@ -184,7 +184,7 @@ fn render(report: &BenchmarkReport) -> String {
         let significance = match c.significant {
             Some(true) => "significant at 95%",
             Some(false) => "not significant at 95%",
-            None => "significance not testable (single measurements)",
+            None => "significance not testable (fewer than 3 measurements a side)",
         };
         let _ = writeln!(
             out,
