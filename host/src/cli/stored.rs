@@ -151,7 +151,7 @@ pub fn show(db: &Path, model: &str, json: bool) -> anyhow::Result<()> {
     for param in &p.space {
         outln!("  knob {:<24} {}", param.name, param.domain.describe());
     }
-    outln!("  baseline: {}", config_line(&p.baseline));
+    outln!("  baseline: {}", report::config_line(&p.baseline));
     for o in &p.objectives {
         outln!("  objective: {:?} {}", o.direction, o.metric);
     }
@@ -246,7 +246,7 @@ pub fn config(db: &Path, command: ConfigCommand) -> anyhow::Result<()> {
                     .map(|(i, v)| {
                         let diff = i
                             .checked_sub(1)
-                            .map(|p| diff(&history[p].config, &v.config))
+                            .map(|p| report::config_changes(&history[p].config, &v.config))
                             .unwrap_or_default();
                         json!({ "version": v, "diff": diff })
                     })
@@ -340,25 +340,6 @@ fn set_knob(config: &mut Config, knob: &str, value: profile::Value) {
     }
 }
 
-fn diff(before: &Config, after: &Config) -> Vec<String> {
-    after
-        .iter()
-        .filter_map(|(k, v)| match before.iter().find(|(b, _)| b == k) {
-            Some((_, old)) if old == v => None,
-            Some((_, old)) => Some(format!("{k}: {old} → {v}")),
-            None => Some(format!("{k}: → {v}")),
-        })
-        .collect()
-}
-
-fn config_line(config: &Config) -> String {
-    config
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join("  ")
-}
-
 fn print_version(v: &ConfigVersion, before: Option<&Config>) {
     let why = match v.change {
         Change::Baseline => "baseline of the profile".to_string(),
@@ -371,10 +352,10 @@ fn print_version(v: &ConfigVersion, before: Option<&Config>) {
         "v{}  {}  {}  by {actor}  ({why})",
         v.version,
         v.at,
-        config_line(&v.config)
+        report::config_line(&v.config)
     );
     if let Some(before) = before {
-        let changes = diff(before, &v.config);
+        let changes = report::config_changes(before, &v.config);
         if !changes.is_empty() {
             outln!("     {}", changes.join(", "));
         }

@@ -2,7 +2,7 @@
 
 mod render;
 
-pub use render::{format_number, render_configs, render_report};
+pub use render::{config_changes, config_line, format_number, render_configs, render_report};
 
 use serde::Serialize;
 

@@ -25,7 +25,7 @@ pub fn render_report(report: &Report, baseline: &Config) -> String {
     }
     for (i, p) in report.proposals.iter().enumerate() {
         let _ = writeln!(out, "{}. {}", i + 1, p.title);
-        let changes = changes_against(&p.config, baseline);
+        let changes = config_changes(baseline, &p.config);
         let _ = writeln!(out, "   config:  {}", config_line(&p.config));
         if !changes.is_empty() {
             let _ = writeln!(out, "   changes: {}", changes.join(", "));
@@ -46,7 +46,8 @@ pub fn render_report(report: &Report, baseline: &Config) -> String {
     out
 }
 
-fn config_line(config: &Config) -> String {
+/// `knob=value` pairs on one line.
+pub fn config_line(config: &Config) -> String {
     config
         .iter()
         .map(|(k, v)| format!("{k}={v}"))
@@ -54,16 +55,14 @@ fn config_line(config: &Config) -> String {
         .join("  ")
 }
 
-fn changes_against(config: &Config, baseline: &Config) -> Vec<String> {
-    config
+/// What changes from `before` to `after`, one `knob: old → new` per knob.
+pub fn config_changes(before: &Config, after: &Config) -> Vec<String> {
+    after
         .iter()
-        .filter_map(|(k, v)| {
-            let before = baseline.iter().find(|(b, _)| b == k).map(|(_, bv)| bv);
-            match before {
-                Some(bv) if bv == v => None,
-                Some(bv) => Some(format!("{k} {bv} → {v}")),
-                None => Some(format!("{k} = {v}")),
-            }
+        .filter_map(|(k, v)| match before.iter().find(|(b, _)| b == k) {
+            Some((_, old)) if old == v => None,
+            Some((_, old)) => Some(format!("{k}: {old} → {v}")),
+            None => Some(format!("{k}: → {v}")),
         })
         .collect()
 }
