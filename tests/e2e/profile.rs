@@ -87,6 +87,7 @@ fn valid_data_files_load_with_counts() {
     }
     let profile = env.dir.path().join("p.toml").display().to_string();
     let json = env.aiopt(&["profile", "check", &profile, "--json"]).json();
+    assert_eq!(json["valid"], true);
     assert_eq!(json["observations"], 3);
     assert_eq!(json["requests"], 2);
 }
@@ -320,4 +321,24 @@ fn every_toml_rule_has_an_exact_message() {
     }
     std::fs::write(&file, VALID).unwrap();
     env.aiopt(&["profile", "check", &path]).expect_code(0);
+}
+
+#[test]
+fn invalid_profiles_report_problems_as_json_too() {
+    let env = Env::new();
+    let file = env.dir.path().join("p.toml");
+    std::fs::write(&file, "name = \"p\"\nkind = \"k\"\nspace = 3\n").unwrap();
+    let run = env.aiopt(&["profile", "check", &file.display().to_string(), "--json"]);
+    run.expect_code(3);
+    let doc = run.json();
+    assert_eq!(doc["valid"], false);
+    let first = &doc["problems"][0];
+    assert_eq!(
+        (first["line"].as_u64(), first["column"].as_u64()),
+        (Some(3), Some(9))
+    );
+    assert_eq!(
+        first["message"],
+        "`space` must be an array of tables (`[[...]]`), found integer"
+    );
 }

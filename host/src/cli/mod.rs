@@ -158,7 +158,23 @@ fn default_data_dir() -> anyhow::Result<PathBuf> {
 }
 
 fn profile_check(file: &std::path::Path, json: bool) -> anyhow::Result<()> {
-    let profile = crate::profile::load(file)?;
+    let profile = match crate::profile::load(file) {
+        Ok(profile) => profile,
+        Err(error) if json => {
+            // Machines get the problems as data too; the exit code stays 3.
+            let problems: Vec<serde_json::Value> = error
+                .problems
+                .iter()
+                .map(|p| {
+                    serde_json::json!({ "file": p.file, "line": p.line, "column": p.column, "message": p.message })
+                })
+                .collect();
+            let doc = serde_json::json!({ "valid": false, "problems": problems });
+            outln!("{}", serde_json::to_string_pretty(&doc)?);
+            return Err(error.into());
+        }
+        Err(error) => return Err(error.into()),
+    };
     if json {
         let summary = serde_json::json!({
             "valid": true,
