@@ -15,3 +15,4 @@ pub mod profile;
 pub mod report;
 pub mod runtime;
 pub mod store;
+pub mod study;

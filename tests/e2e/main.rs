@@ -8,4 +8,5 @@ mod cli;
 mod profile;
 mod runtime;
 mod store;
+mod study;
 mod util;

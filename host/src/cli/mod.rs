@@ -36,6 +36,7 @@ mod benchmark;
 mod exit;
 mod plugin;
 mod stored;
+mod study;
 
 use std::path::PathBuf;
 
@@ -77,6 +78,9 @@ pub enum Command {
     /// Show and change a model's configuration, with history.
     #[command(subcommand)]
     Config(stored::ConfigCommand),
+    /// Tuning studies: ask/tell, evaluators, resumable runs.
+    #[command(subcommand)]
+    Study(study::StudyCommand),
     /// Run a strategy's `recommend` on a stored model and store the report.
     #[command(
         after_help = "Example:\n  aiopt profile import examples/code-review/profile.toml\n  aiopt recommend code-review --strategy random"
@@ -142,6 +146,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Profile(ProfileCommand::Show { model, json }) => stored::show(&db, &model, json),
         Command::Benchmark(args) => benchmark::run(&args, &db).map(|_| ()),
         Command::Config(command) => stored::config(&db, command),
+        Command::Study(command) => study::run(&db, &data_dir, command),
         Command::Recommend {
             model,
             strategy,

@@ -13,4 +13,4 @@ mod tables;
 pub use model::*;
 pub use parse::{load, parse};
 pub use problem::{did_you_mean, Problem, ProfileError};
-pub use tables::parse_knob;
+pub use tables::{parse_knob, parse_metric};

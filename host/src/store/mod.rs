@@ -26,6 +26,7 @@
 mod error;
 mod requests;
 mod schema;
+mod studies;
 #[cfg(test)]
 mod tests;
 
@@ -37,6 +38,7 @@ use serde::Serialize;
 
 pub use error::StoreError;
 pub use schema::CURRENT_VERSION as SCHEMA_VERSION;
+pub use studies::{StudySummary, StudyTrial, Suggested, Told};
 
 use crate::profile::{Config, Domain, Profile, RequestLog, Value};
 

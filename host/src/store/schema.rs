@@ -12,7 +12,7 @@ use super::StoreError;
 
 /// Every migration, oldest first. `MIGRATIONS.len()` is the schema version
 /// this aiopt writes.
-pub(super) const MIGRATIONS: &[&str] = &[V1];
+pub(super) const MIGRATIONS: &[&str] = &[V1, V2];
 
 /// The schema version this build of aiopt reads and writes.
 pub const CURRENT_VERSION: u32 = MIGRATIONS.len() as u32;
@@ -102,6 +102,37 @@ pub fn version(conn: &Connection) -> Result<u32, StoreError> {
     let version: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
     u32::try_from(version).map_err(|_| StoreError::corrupt(format!("schema version {version} is negative")))
 }
+
+/// Version 2: tuning studies and their trials. A trial is asked (running)
+/// and later told (complete, failed or pruned); `heartbeat_ms` (Unix ms) is
+/// refreshed when it is handed out, so a trial nobody tells can be found
+/// stale and asked again. Trial numbers are dense per study and assigned
+/// inside the asking transaction, so concurrent askers never share one.
+const V2: &str = "
+CREATE TABLE studies (
+    id          INTEGER PRIMARY KEY,
+    name        TEXT    NOT NULL UNIQUE,
+    model       TEXT    NOT NULL,
+    profile_id  INTEGER NOT NULL REFERENCES profiles (id),
+    strategy    TEXT    NOT NULL,
+    seed        INTEGER NOT NULL,
+    created_at  TEXT    NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+);
+
+CREATE TABLE study_trials (
+    study_id      INTEGER NOT NULL REFERENCES studies (id),
+    number        INTEGER NOT NULL CHECK (number >= 0),
+    config_json   TEXT    NOT NULL CHECK (json_valid(config_json)),
+    state         TEXT    NOT NULL CHECK (state IN ('running', 'complete', 'failed', 'pruned')),
+    metrics_json  TEXT    CHECK (metrics_json IS NULL OR json_valid(metrics_json)),
+    reason        TEXT,
+    fuel          INTEGER,
+    asked_at      TEXT    NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+    heartbeat_ms  INTEGER NOT NULL,
+    finished_at   TEXT,
+    PRIMARY KEY (study_id, number)
+);
+";
 
 /// Brings the database to [`CURRENT_VERSION`], or refuses one that a newer
 /// aiopt has migrated further. Each step re-reads the version inside its

@@ -1,0 +1,453 @@
+//! `aiopt study ...`: create, ask, tell, run, show, list, best, export.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use clap::Subcommand;
+use serde_json::json;
+
+use crate::evaluator::CommandEvaluator;
+use crate::profile::{self, Direction, TrialState};
+use crate::report;
+use crate::runtime::registry::Registry;
+use crate::runtime::{Limits, Runtime};
+use crate::store::{Store, StudySummary, StudyTrial, Told};
+use crate::study::{self, Evaluator, TableEvaluator};
+
+#[derive(Debug, Subcommand)]
+pub enum StudyCommand {
+    /// Start a tuning study of a stored model with a tuning strategy.
+    #[command(
+        after_help = "Example:\n  aiopt profile import examples/semantic-search/profile.toml\n  aiopt study create semantic-search --strategy random --name hnsw-1"
+    )]
+    Create {
+        /// The model (a stored profile's name).
+        model: String,
+        #[arg(long, default_value = "random")]
+        strategy: String,
+        /// A unique name (default: MODEL-N).
+        #[arg(long)]
+        name: Option<String>,
+        /// The study seed; every suggest's seed derives from it.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+    },
+    /// Ask for configurations to evaluate (for remote or manual workers).
+    #[command(after_help = "Example:\n  aiopt study ask hnsw-1 --count 2 --json")]
+    Ask {
+        study: String,
+        #[arg(long, default_value_t = 1)]
+        count: u32,
+        /// Hand out again trials asked this long ago and never told.
+        #[arg(long, default_value_t = 3600, value_name = "SECONDS")]
+        stale_after: u64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Report a trial's result: `metric=value ...`, or `--failed`.
+    #[command(
+        after_help = "Examples:\n  aiopt study tell hnsw-1 3 recall_at_10=0.97 latency_p95_ms=0.21\n  aiopt study tell hnsw-1 4 --failed --reason 'OOM while building'"
+    )]
+    Tell {
+        study: String,
+        trial: u32,
+        #[arg(value_name = "METRIC=VALUE")]
+        metrics: Vec<String>,
+        #[arg(long, conflicts_with = "metrics")]
+        failed: bool,
+        #[arg(long, requires = "failed")]
+        reason: Option<String>,
+    },
+    /// Run trials: ask, evaluate, tell, until N more trials are done.
+    #[command(
+        after_help = "Examples:\n  aiopt study run hnsw-1 --trials 30\n  aiopt study run hnsw-1 --trials 10 --evaluator command --command './measure.sh' --parallel 2"
+    )]
+    Run {
+        study: String,
+        #[arg(long)]
+        trials: u32,
+        /// `table` (the profile's observations) or `command`.
+        #[arg(long, default_value = "table", value_parser = ["table", "command"])]
+        evaluator: String,
+        /// With the table evaluator: use the closest measured configuration
+        /// for one that was never measured, instead of failing the trial.
+        #[arg(long)]
+        nearest: bool,
+        /// With the command evaluator: the shell command that measures a config.
+        #[arg(long, value_name = "CMD")]
+        command: Option<String>,
+        #[arg(long, default_value_t = 600_000, value_name = "MS")]
+        timeout_ms: u64,
+        /// Trials asked and evaluated at once.
+        #[arg(long, default_value_t = 1)]
+        parallel: u32,
+        /// Hand out again trials asked this long ago and never told (after a
+        /// crash: `--stale-after 0` resumes the interrupted trials first).
+        #[arg(long, default_value_t = 3600, value_name = "SECONDS")]
+        stale_after: u64,
+    },
+    /// The study and its trials.
+    #[command(after_help = "Example:\n  aiopt study show hnsw-1")]
+    Show {
+        study: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Every study.
+    #[command(after_help = "Example:\n  aiopt study list")]
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// The best feasible complete trial for the first objective.
+    #[command(after_help = "Example:\n  aiopt study best hnsw-1 --json")]
+    Best {
+        study: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// All trials as CSV (knob and metric columns) or JSON.
+    #[command(after_help = "Example:\n  aiopt study export hnsw-1 --csv > trials.csv")]
+    Export {
+        study: String,
+        #[arg(long, conflicts_with = "json")]
+        csv: bool,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub fn run(db: &Path, data_dir: &Path, command: StudyCommand) -> anyhow::Result<()> {
+    let mut store = Store::open(db)?;
+    match command {
+        StudyCommand::Create {
+            model,
+            strategy,
+            name,
+            seed,
+        } => {
+            let name =
+                name.unwrap_or_else(|| format!("{model}-{}", store.studies().map_or(0, |s| s.len()) + 1));
+            let runtime = Runtime::new(Some(data_dir.join("cache")))?;
+            let (plugin, _) = Registry::new(data_dir).resolve(&runtime, &strategy)?;
+            if !plugin.info.kinds.contains(&crate::runtime::Kind::Tuning) {
+                anyhow::bail!(
+                    "`{}` is not a tuning strategy (its kinds: {:?})",
+                    plugin.info.name,
+                    plugin.info.kinds
+                );
+            }
+            let study = store.create_study(&name, &model, &strategy, seed)?;
+            outln!(
+                "created study {} `{}` of `{model}` with {} (seed {seed})",
+                study.id,
+                study.name,
+                plugin.info.name
+            );
+        }
+        StudyCommand::Ask {
+            study,
+            count,
+            stale_after,
+            json,
+        } => {
+            let study = store.study(&study)?;
+            let profile = store.profile_by_id(study.profile_id)?.profile;
+            let runtime = Runtime::new(Some(data_dir.join("cache")))?;
+            let (plugin, _) = Registry::new(data_dir).resolve(&runtime, &study.strategy)?;
+            let limits = Limits::default();
+            let suggest = study::suggester(&runtime, &plugin, &profile, &study, &limits);
+            let asked = store.ask(study.id, count, Duration::from_secs(stale_after), suggest)?;
+            print_trials(&asked, json)?;
+        }
+        StudyCommand::Tell {
+            study,
+            trial,
+            metrics,
+            failed,
+            reason,
+        } => {
+            let study = store.study(&study)?;
+            let told = if failed {
+                Told::Failed(reason.unwrap_or_else(|| "reported failed".into()))
+            } else {
+                if metrics.is_empty() {
+                    anyhow::bail!("give the results as METRIC=VALUE ..., or --failed");
+                }
+                Told::Complete(parse_metrics(&metrics)?)
+            };
+            let trial = store.tell(study.id, trial, told)?;
+            outln!("trial {} is {}", trial.number, state_word(trial.state));
+        }
+        StudyCommand::Run {
+            study,
+            trials,
+            evaluator,
+            nearest,
+            command,
+            timeout_ms,
+            parallel,
+            stale_after,
+        } => {
+            let study = store.study(&study)?;
+            let profile = store.profile_by_id(study.profile_id)?.profile;
+            let evaluator: Box<dyn Evaluator + Sync> = match evaluator.as_str() {
+                "command" => Box::new(CommandEvaluator {
+                    command: command
+                        .ok_or_else(|| anyhow::anyhow!("--evaluator command needs --command CMD"))?,
+                    timeout: Duration::from_millis(timeout_ms),
+                }),
+                _ => Box::new(TableEvaluator::new(&profile, nearest)),
+            };
+            let stale_after = Duration::from_secs(stale_after);
+            run_study(
+                &mut store,
+                data_dir,
+                &study,
+                &profile,
+                (trials, parallel.max(1), stale_after),
+                evaluator.as_ref(),
+            )?;
+        }
+        StudyCommand::Show { study, json } => {
+            let study = store.study(&study)?;
+            let trials = store.study_trials(study.id)?;
+            if json {
+                outln!(
+                    "{}",
+                    serde_json::to_string_pretty(&json!({ "study": study, "trials": trials }))?
+                );
+            } else {
+                print_summary(&study);
+                print_trials(&trials, false)?;
+            }
+        }
+        StudyCommand::List { json } => {
+            let studies = store.studies()?;
+            if json {
+                outln!("{}", serde_json::to_string_pretty(&studies)?);
+            } else if studies.is_empty() {
+                outln!("no studies: create one with `aiopt study create MODEL --strategy NAME`");
+            }
+            if !json {
+                for s in &studies {
+                    print_summary(s);
+                }
+            }
+        }
+        StudyCommand::Best { study, json } => {
+            let study = store.study(&study)?;
+            let profile = store.profile_by_id(study.profile_id)?.profile;
+            let trials = store.study_trials(study.id)?;
+            let best = best_trial(&profile, &trials).ok_or_else(|| {
+                anyhow::anyhow!("study `{}` has no complete feasible trial yet", study.name)
+            })?;
+            if json {
+                outln!("{}", serde_json::to_string_pretty(best)?);
+            } else {
+                print_trials(std::slice::from_ref(best), false)?;
+            }
+        }
+        StudyCommand::Export { study, csv, json } => {
+            let study = store.study(&study)?;
+            let trials = store.study_trials(study.id)?;
+            if json || !csv {
+                outln!("{}", serde_json::to_string_pretty(&trials)?);
+            } else {
+                export_csv(&store.profile_by_id(study.profile_id)?.profile, &trials)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn run_study(
+    store: &mut Store,
+    data_dir: &Path,
+    study: &StudySummary,
+    profile: &profile::Profile,
+    (trials, parallel, stale_after): (u32, u32, Duration),
+    evaluator: &(dyn Evaluator + Sync),
+) -> anyhow::Result<()> {
+    let runtime = Runtime::new(Some(data_dir.join("cache")))?;
+    let (plugin, _) = Registry::new(data_dir).resolve(&runtime, &study.strategy)?;
+    let limits = Limits::default();
+    let started = Instant::now();
+    let mut done = 0;
+    while done < trials {
+        let count = parallel.min(trials - done);
+        let suggest = study::suggester(&runtime, &plugin, profile, study, &limits);
+        let batch = study::run_batch(store, study, count, stale_after, suggest, evaluator)?;
+        done += batch.len().max(1) as u32;
+        let all = store.study_trials(study.id)?;
+        let best = best_trial(profile, &all)
+            .and_then(|t| first_objective_value(profile, t).map(|v| format!("best {v} (trial {})", t.number)))
+            .unwrap_or_else(|| "no feasible result yet".into());
+        for t in &batch {
+            eprintln!(
+                "[{done}/{trials}] trial {} {}{}  · {best} · {:.1} s",
+                t.number,
+                state_word(t.state),
+                t.reason.as_ref().map(|r| format!(": {r}")).unwrap_or_default(),
+                started.elapsed().as_secs_f64()
+            );
+        }
+    }
+    let all = store.study_trials(study.id)?;
+    match best_trial(profile, &all) {
+        Some(best) => {
+            outln!("best of {} trials: trial {}", all.len(), best.number);
+            outln!("  config: {}", report::config_line(&best.config));
+            outln!(
+                "  changes: {}",
+                report::config_changes(&profile.baseline, &best.config).join(", ")
+            );
+            for (m, v) in &best.metrics {
+                outln!("  {m:<28} {}", report::format_number(*v));
+            }
+        }
+        None => outln!(
+            "no complete feasible trial among {} (see `aiopt study show {}`)",
+            all.len(),
+            study.name
+        ),
+    }
+    Ok(())
+}
+
+/// The best complete trial that satisfies every constraint, by the first
+/// objective; constrained-out trials are never reported as best.
+pub fn best_trial<'t>(profile: &profile::Profile, trials: &'t [StudyTrial]) -> Option<&'t StudyTrial> {
+    let feasible = |t: &&StudyTrial| {
+        profile.constraints.iter().all(|c| {
+            t.metrics
+                .iter()
+                .find(|(m, _)| *m == c.metric)
+                .is_some_and(|(_, v)| c.low.is_none_or(|l| *v >= l) && c.high.is_none_or(|h| *v <= h))
+        })
+    };
+    let objective = profile.objectives.first()?;
+    trials
+        .iter()
+        .filter(|t| t.state == TrialState::Complete)
+        .filter(feasible)
+        .filter_map(|t| first_objective_value(profile, t).map(|v| (t, v)))
+        .fold(None, |best: Option<(&StudyTrial, f64)>, (t, v)| match best {
+            Some((_, bv))
+                if (objective.direction == Direction::Minimize && v >= bv)
+                    || (objective.direction == Direction::Maximize && v <= bv) =>
+            {
+                best
+            }
+            _ => Some((t, v)),
+        })
+        .map(|(t, _)| t)
+}
+
+fn first_objective_value(profile: &profile::Profile, trial: &StudyTrial) -> Option<f64> {
+    let metric = &profile.objectives.first()?.metric;
+    trial.metrics.iter().find(|(m, _)| m == metric).map(|(_, v)| *v)
+}
+
+fn parse_metrics(pairs: &[String]) -> anyhow::Result<Vec<(String, f64)>> {
+    pairs
+        .iter()
+        .map(|p| {
+            let (metric, text) = p
+                .split_once('=')
+                .ok_or_else(|| anyhow::anyhow!("expected METRIC=VALUE, found `{p}`"))?;
+            let value = profile::parse_metric(metric, text).map_err(anyhow::Error::msg)?;
+            Ok((metric.to_string(), value))
+        })
+        .collect()
+}
+
+fn state_word(state: TrialState) -> &'static str {
+    match state {
+        TrialState::Complete => "complete",
+        TrialState::Failed => "failed",
+        TrialState::Running => "running",
+        TrialState::Pruned => "pruned",
+    }
+}
+
+fn print_summary(s: &StudySummary) {
+    outln!(
+        "study {} `{}` of `{}` with {} (seed {}): {} trials, {} complete, {} running, {} failed",
+        s.id,
+        s.name,
+        s.model,
+        s.strategy,
+        s.seed,
+        s.trials,
+        s.complete,
+        s.running,
+        s.failed
+    );
+}
+
+fn print_trials(trials: &[StudyTrial], json: bool) -> anyhow::Result<()> {
+    if json {
+        outln!("{}", serde_json::to_string_pretty(trials)?);
+        return Ok(());
+    }
+    for t in trials {
+        let metrics: Vec<String> = t
+            .metrics
+            .iter()
+            .map(|(m, v)| format!("{m}={}", report::format_number(*v)))
+            .collect();
+        outln!(
+            "#{:<4} {:<9} {}{}{}",
+            t.number,
+            state_word(t.state),
+            report::config_line(&t.config),
+            if metrics.is_empty() {
+                String::new()
+            } else {
+                format!("  → {}", metrics.join(" "))
+            },
+            t.reason.as_ref().map(|r| format!("  ({r})")).unwrap_or_default()
+        );
+    }
+    Ok(())
+}
+
+fn export_csv(profile: &profile::Profile, trials: &[StudyTrial]) -> anyhow::Result<()> {
+    let mut metrics: Vec<&String> = Vec::new();
+    for t in trials {
+        for (m, _) in &t.metrics {
+            if !metrics.contains(&m) {
+                metrics.push(m);
+            }
+        }
+    }
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    let mut header = vec!["number".to_string(), "state".to_string()];
+    header.extend(profile.space.iter().map(|p| p.name.clone()));
+    header.extend(metrics.iter().map(|m| m.to_string()));
+    header.push("reason".into());
+    writer.write_record(&header)?;
+    for t in trials {
+        let mut row = vec![t.number.to_string(), state_word(t.state).to_string()];
+        row.extend(profile.space.iter().map(|p| {
+            t.config
+                .iter()
+                .find(|(k, _)| *k == p.name)
+                .map(|(_, v)| v.to_string())
+                .unwrap_or_default()
+        }));
+        row.extend(metrics.iter().map(|m| {
+            t.metrics
+                .iter()
+                .find(|(n, _)| n == *m)
+                .map(|(_, v)| v.to_string())
+                .unwrap_or_default()
+        }));
+        row.push(t.reason.clone().unwrap_or_default());
+        writer.write_record(&row)?;
+    }
+    let bytes = writer.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?;
+    out!("{}", String::from_utf8_lossy(&bytes));
+    Ok(())
+}

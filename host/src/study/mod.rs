@@ -1,0 +1,107 @@
+//! Tuning studies: ask a strategy for configurations, evaluate them, tell
+//! the results, repeat. Every `suggest` is stateless: it gets the study's
+//! whole history and a seed derived from the study seed and the next trial
+//! number, so a study is reproducible and resumes after a crash exactly
+//! where it was.
+
+mod evaluate;
+
+pub use evaluate::{Evaluator, TableEvaluator};
+
+use std::time::Duration;
+
+use crate::profile::{Profile, Trial};
+use crate::runtime::{Limits, Plugin, Runtime};
+use crate::store::{Store, StoreError, StudySummary, StudyTrial, Suggested, Told};
+
+/// How long an asked trial may go without a result before it is handed out
+/// again.
+pub const DEFAULT_STALE_AFTER: Duration = Duration::from_secs(3600);
+
+/// The seed of the `suggest` that produces trial `number`: a pure function
+/// of the study seed and the number, so replays ask the same questions.
+pub fn seed_for(study_seed: u64, number: u32) -> u64 {
+    let mut z = study_seed ^ (u64::from(number).wrapping_mul(0x9e37_79b9_7f4a_7c15));
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// The profile a strategy sees for a study: the stored profile with the
+/// study's trials as its history (the profile's own observations are what
+/// the table evaluator measures against, not history).
+pub fn history_profile(profile: &Profile, trials: &[StudyTrial]) -> Profile {
+    let mut view = profile.clone();
+    view.trials = trials
+        .iter()
+        .filter(|t| !t.config.is_empty())
+        .map(|t| Trial {
+            number: t.number,
+            config: t.config.clone(),
+            metrics: t.metrics.clone(),
+            state: t.state,
+        })
+        .collect();
+    view
+}
+
+/// A `suggest` for [`Store::ask`]: calls the strategy in the sandbox with
+/// the history and the derived seed; a sandbox or strategy failure becomes
+/// the reason of one failed trial.
+pub fn suggester<'a>(
+    runtime: &'a Runtime,
+    plugin: &'a Plugin,
+    profile: &'a Profile,
+    study: &'a StudySummary,
+    limits: &'a Limits,
+) -> impl FnOnce(&[StudyTrial], u32, u32) -> Suggested + 'a {
+    move |history, next, count| {
+        let view = history_profile(profile, history);
+        match runtime.suggest(plugin, &view, count, seed_for(study.seed, next), limits) {
+            Ok(called) if called.value.is_empty() => Err(format!(
+                "`{}` suggested nothing: the search space may be exhausted",
+                plugin.info.name
+            )),
+            Ok(called) => Ok(called.value.into_iter().map(|c| (c, called.usage.fuel)).collect()),
+            Err(failure) => Err(format!("`{}` failed: {}", plugin.info.name, failure.error)),
+        }
+    }
+}
+
+/// One step of `study run`: ask `count` trials, evaluate each, tell.
+pub fn run_batch(
+    store: &mut Store,
+    study: &StudySummary,
+    count: u32,
+    stale_after: Duration,
+    suggest: impl FnOnce(&[StudyTrial], u32, u32) -> Suggested,
+    evaluator: &(dyn Evaluator + Sync),
+) -> Result<Vec<StudyTrial>, StoreError> {
+    let asked = store.ask(study.id, count, stale_after, suggest)?;
+    let outcomes: Vec<(u32, Told)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = asked
+            .iter()
+            .filter(|t| t.state == crate::profile::TrialState::Running)
+            .map(|t| {
+                let config = t.config.clone();
+                let number = t.number;
+                scope.spawn(move || match evaluator.evaluate(&config) {
+                    Ok(metrics) => (number, Told::Complete(metrics)),
+                    Err(reason) => (number, Told::Failed(reason)),
+                })
+            })
+            .collect();
+        handles.into_iter().filter_map(|h| h.join().ok()).collect()
+    });
+    let mut told = Vec::new();
+    for (number, outcome) in outcomes {
+        told.push(store.tell(study.id, number, outcome)?);
+    }
+    told.extend(
+        asked
+            .into_iter()
+            .filter(|t| t.state != crate::profile::TrialState::Running),
+    );
+    told.sort_by_key(|t| t.number);
+    Ok(told)
+}

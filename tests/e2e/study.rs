@@ -1,0 +1,256 @@
+//! Tuning studies through the binary: table and command evaluators,
+//! reproducibility, resuming after SIGKILL, ask/tell by hand.
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use crate::util::{repo_file, Env};
+
+fn setup(env: &Env, example: &str, name: &str, seed: &str) {
+    let profile = repo_file(&format!("examples/{example}/profile.toml"))
+        .display()
+        .to_string();
+    env.aiopt(&["profile", "import", &profile]).expect_code(0);
+    env.aiopt(&[
+        "study",
+        "create",
+        example,
+        "--strategy",
+        "random",
+        "--name",
+        name,
+        "--seed",
+        seed,
+    ])
+    .expect_code(0);
+}
+
+fn configs(env: &Env, study: &str) -> Vec<serde_json::Value> {
+    let shown = env.aiopt(&["study", "show", study, "--json"]).json();
+    shown["trials"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["config"].clone())
+        .collect()
+}
+
+#[test]
+fn a_table_study_finds_the_best_feasible_configuration() {
+    let env = Env::new();
+    setup(&env, "code-review", "cr", "3");
+    let run = env.aiopt(&["study", "run", "cr", "--trials", "6"]);
+    run.expect_code(0);
+    // Six models, six trials, no repeats: every model was tried.
+    let mut models: Vec<String> = configs(&env, "cr")
+        .iter()
+        .map(|c| c["model"].as_str().unwrap().to_string())
+        .collect();
+    models.sort();
+    models.dedup();
+    assert_eq!(models.len(), 6);
+    let best = env.aiopt(&["study", "best", "cr", "--json"]).json();
+    assert_eq!(best["config"]["model"], "FuseChat-Gemma-2-9B-Instruct");
+    assert!(
+        run.stdout()
+            .contains("changes: model: gpt4_1106_preview → FuseChat-Gemma-2-9B-Instruct"),
+        "{}",
+        run.stdout()
+    );
+    let csv = env.aiopt(&["study", "export", "cr", "--csv"]).stdout();
+    assert!(csv.starts_with("number,state,model,"), "{csv}");
+    assert_eq!(csv.lines().count(), 7);
+}
+
+#[test]
+fn studies_are_reproducible_and_resume_in_steps() {
+    let env = Env::new();
+    setup(&env, "doc-generator", "whole", "11");
+    env.aiopt(&[
+        "study",
+        "create",
+        "doc-generator",
+        "--strategy",
+        "random",
+        "--name",
+        "steps",
+        "--seed",
+        "11",
+    ])
+    .expect_code(0);
+    env.aiopt(&["study", "run", "whole", "--trials", "8", "--nearest"])
+        .expect_code(0);
+    for _ in 0..2 {
+        env.aiopt(&["study", "run", "steps", "--trials", "4", "--nearest"])
+            .expect_code(0);
+    }
+    assert_eq!(configs(&env, "whole"), configs(&env, "steps"));
+}
+
+#[test]
+fn a_killed_run_resumes_with_the_same_suggestions() {
+    let env = Env::new();
+    setup(&env, "doc-generator", "reference", "5");
+    env.aiopt(&[
+        "study",
+        "create",
+        "doc-generator",
+        "--strategy",
+        "random",
+        "--name",
+        "killed",
+        "--seed",
+        "5",
+    ])
+    .expect_code(0);
+    // The evaluator is a command that takes a while, so the run can be
+    // killed while a trial is out; it reports a metric from the config.
+    let command = r#"sleep 0.15; case "$AIOPT_KNOB_STYLE" in concise) q=1;; verbose) q=2;; *) q=3;; esac; echo "{\"quality_score\": $q, \"cost_per_request_usd\": 0.1}""#;
+    let run = |study: &str, trials: &str, extra: &[&str]| {
+        let mut args = vec![
+            "study",
+            "run",
+            study,
+            "--trials",
+            trials,
+            "--evaluator",
+            "command",
+            "--command",
+            command,
+        ];
+        args.extend_from_slice(extra);
+        args.iter().map(|s| s.to_string()).collect::<Vec<_>>()
+    };
+    let args = run("reference", "6", &[]);
+    env.aiopt(&args.iter().map(String::as_str).collect::<Vec<_>>())
+        .expect_code(0);
+
+    let args = run("killed", "6", &[]);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_aiopt"))
+        .arg("--data-dir")
+        .arg(env.dir.path())
+        .args(&args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    child.kill().unwrap(); // SIGKILL, mid-run
+    child.wait().unwrap();
+    let shown = env.aiopt(&["study", "show", "killed", "--json"]).json();
+    let done = shown["study"]["complete"].as_u64().unwrap();
+    assert!(
+        done < 6,
+        "the kill came too late to test anything ({done} trials done)"
+    );
+    // Resume: interrupted trials are handed out again first.
+    let remaining = (6 - done).to_string();
+    let args = run("killed", &remaining, &["--stale-after", "0"]);
+    env.aiopt(&args.iter().map(String::as_str).collect::<Vec<_>>())
+        .expect_code(0);
+    assert_eq!(configs(&env, "killed"), configs(&env, "reference"));
+    let shown = env.aiopt(&["study", "show", "killed", "--json"]).json();
+    assert_eq!(shown["study"]["complete"], 6);
+}
+
+#[test]
+fn ask_and_tell_by_hand() {
+    let env = Env::new();
+    setup(&env, "code-review", "manual", "1");
+    let asked = env
+        .aiopt(&["study", "ask", "manual", "--count", "2", "--json"])
+        .json();
+    assert_eq!(asked.as_array().unwrap().len(), 2);
+    assert_eq!(asked[0]["state"], "running");
+    env.aiopt(&[
+        "study",
+        "tell",
+        "manual",
+        "0",
+        "quality_score=0.7",
+        "cost_per_request_usd=0.0002",
+    ])
+    .expect_code(0);
+    env.aiopt(&[
+        "study",
+        "tell",
+        "manual",
+        "1",
+        "--failed",
+        "--reason",
+        "GPU out of memory",
+    ])
+    .expect_code(0);
+    let again = env.aiopt(&["study", "tell", "manual", "0", "quality_score=0.1"]);
+    again.expect_code(1);
+    assert!(
+        again.stderr().contains("trial 0 is already complete"),
+        "{}",
+        again.stderr()
+    );
+    env.aiopt(&["study", "tell", "manual", "9", "quality_score=0.1"])
+        .expect_code(7);
+    let bad = env.aiopt(&["study", "tell", "manual", "0", "latency_p95_ms=-1"]);
+    assert!(bad.stderr().contains("must not be negative"), "{}", bad.stderr());
+    let shown = env.aiopt(&["study", "show", "manual", "--json"]).json();
+    assert_eq!(shown["trials"][1]["reason"], "GPU out of memory");
+    assert_eq!(shown["study"]["complete"], 1);
+}
+
+#[test]
+fn a_failing_strategy_fails_one_trial_not_the_study() {
+    let env = Env::new();
+    let profile = repo_file("examples/code-review/profile.toml")
+        .display()
+        .to_string();
+    env.aiopt(&["profile", "import", &profile]).expect_code(0);
+    let panicking = crate::util::fixture("panic").display().to_string();
+    env.aiopt(&[
+        "study",
+        "create",
+        "code-review",
+        "--strategy",
+        &panicking,
+        "--name",
+        "p",
+    ])
+    .expect_code(0);
+    env.aiopt(&["study", "run", "p", "--trials", "2"]).expect_code(0);
+    let shown = env.aiopt(&["study", "show", "p", "--json"]).json();
+    assert_eq!(shown["study"]["failed"], 2);
+    let reason = shown["trials"][0]["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("fixture panic: the strategy gave up on purpose"),
+        "{reason}"
+    );
+}
+
+#[test]
+fn two_concurrent_runs_never_duplicate_a_trial() {
+    let env = Env::new();
+    setup(&env, "doc-generator", "shared", "2");
+    let spawn = || {
+        Command::new(env!("CARGO_BIN_EXE_aiopt"))
+            .arg("--data-dir")
+            .arg(env.dir.path())
+            .args(["study", "run", "shared", "--trials", "5", "--nearest"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (a, b) = (spawn(), spawn());
+    for child in [a, b] {
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    let shown = env.aiopt(&["study", "show", "shared", "--json"]).json();
+    let trials = shown["trials"].as_array().unwrap();
+    assert_eq!(trials.len(), 10);
+    let numbers: Vec<u64> = trials.iter().map(|t| t["number"].as_u64().unwrap()).collect();
+    assert_eq!(numbers, (0..10).collect::<Vec<_>>());
+    let mut distinct: Vec<String> = trials.iter().map(|t| t["config"].to_string()).collect();
+    distinct.sort();
+    distinct.dedup();
+    assert_eq!(distinct.len(), 10, "no configuration was handed out twice");
+}
