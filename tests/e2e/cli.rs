@@ -310,6 +310,15 @@ fn every_command_has_help_with_an_example() {
         vec!["config", "reset", "--help"],
         vec!["config", "history", "--help"],
         vec!["recommend", "--help"],
+        vec!["optimize", "--help"],
+        vec!["study", "create", "--help"],
+        vec!["study", "ask", "--help"],
+        vec!["study", "tell", "--help"],
+        vec!["study", "run", "--help"],
+        vec!["study", "show", "--help"],
+        vec!["study", "list", "--help"],
+        vec!["study", "best", "--help"],
+        vec!["study", "export", "--help"],
     ] {
         let run = env.aiopt(&args);
         run.expect_code(0);

@@ -254,3 +254,88 @@ fn two_concurrent_runs_never_duplicate_a_trial() {
     distinct.dedup();
     assert_eq!(distinct.len(), 10, "no configuration was handed out twice");
 }
+
+#[test]
+fn warm_start_seeds_the_history() {
+    let env = Env::new();
+    setup(&env, "code-review", "first", "4");
+    env.aiopt(&["study", "run", "first", "--trials", "3"])
+        .expect_code(0);
+    let from_study = env.aiopt(&[
+        "study",
+        "create",
+        "code-review",
+        "--strategy",
+        "random",
+        "--name",
+        "second",
+        "--warm-start",
+        "first",
+    ]);
+    from_study.expect_code(0);
+    assert!(
+        from_study
+            .stdout()
+            .contains("warm start: 3 complete trials from first"),
+        "{}",
+        from_study.stdout()
+    );
+    // The three models tried already are not suggested again.
+    env.aiopt(&["study", "run", "second", "--trials", "3"])
+        .expect_code(0);
+    let mut models: Vec<String> = configs(&env, "second")
+        .iter()
+        .map(|c| c["model"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(models.len(), 6);
+    models.sort();
+    models.dedup();
+    assert_eq!(models.len(), 6);
+    let from_profile = env.aiopt(&[
+        "study",
+        "create",
+        "code-review",
+        "--strategy",
+        "random",
+        "--name",
+        "third",
+        "--warm-start",
+        "profile",
+    ]);
+    assert!(
+        from_profile
+            .stdout()
+            .contains("warm start: 6 complete trials from profile"),
+        "{}",
+        from_profile.stdout()
+    );
+    let other = env.aiopt(&[
+        "study",
+        "create",
+        "code-review",
+        "--name",
+        "fourth",
+        "--warm-start",
+        "nope",
+    ]);
+    other.expect_code(7);
+}
+
+#[test]
+fn optimize_tuning_reports_before_and_after() {
+    let env = Env::new();
+    let profile = repo_file("examples/code-review/profile.toml")
+        .display()
+        .to_string();
+    let run = env.aiopt(&["optimize", &profile, "--type", "tuning", "--trials", "6"]);
+    run.expect_code(0);
+    let out = run.stdout();
+    assert!(
+        out.contains("quality_score                0.5000 → 0.7050  (+41.0%)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("model: gpt4_1106_preview → FuseChat-Gemma-2-9B-Instruct"),
+        "{out}"
+    );
+}

@@ -78,6 +78,26 @@ pub enum Command {
     /// Show and change a model's configuration, with history.
     #[command(subcommand)]
     Config(stored::ConfigCommand),
+    /// Optimize a model: `--type tuning` runs a study with the table evaluator.
+    #[command(
+        after_help = "Example:\n  aiopt optimize examples/code-review/profile.toml --type tuning --trials 6"
+    )]
+    Optimize {
+        /// A profile file (imported first) or a stored model name.
+        profile: String,
+        /// The optimization type (performance, cost and quality come next).
+        #[arg(long = "type", value_parser = ["tuning"], default_value = "tuning")]
+        kind: String,
+        #[arg(long, default_value = "random")]
+        strategy: String,
+        #[arg(long, default_value_t = 20)]
+        trials: u32,
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Use the closest measured configuration for one never measured.
+        #[arg(long)]
+        nearest: bool,
+    },
     /// Tuning studies: ask/tell, evaluators, resumable runs.
     #[command(subcommand)]
     Study(study::StudyCommand),
@@ -147,6 +167,14 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Benchmark(args) => benchmark::run(&args, &db).map(|_| ()),
         Command::Config(command) => stored::config(&db, command),
         Command::Study(command) => study::run(&db, &data_dir, command),
+        Command::Optimize {
+            profile,
+            kind: _,
+            strategy,
+            trials,
+            seed,
+            nearest,
+        } => study::optimize(&db, &data_dir, &profile, &strategy, trials, seed, nearest),
         Command::Recommend {
             model,
             strategy,

@@ -31,6 +31,10 @@ pub enum StudyCommand {
         /// The study seed; every suggest's seed derives from it.
         #[arg(long, default_value_t = 0)]
         seed: u64,
+        /// Start from earlier results: another study's complete trials, or
+        /// `profile` for the profile's own observations.
+        #[arg(long, value_name = "STUDY|profile")]
+        warm_start: Option<String>,
     },
     /// Ask for configurations to evaluate (for remote or manual workers).
     #[command(after_help = "Example:\n  aiopt study ask hnsw-1 --count 2 --json")]
@@ -125,6 +129,7 @@ pub fn run(db: &Path, data_dir: &Path, command: StudyCommand) -> anyhow::Result<
             strategy,
             name,
             seed,
+            warm_start,
         } => {
             let name =
                 name.unwrap_or_else(|| format!("{model}-{}", store.studies().map_or(0, |s| s.len()) + 1));
@@ -137,13 +142,21 @@ pub fn run(db: &Path, data_dir: &Path, command: StudyCommand) -> anyhow::Result<
                     plugin.info.kinds
                 );
             }
+            let seeds = warm_start_trials(&store, &model, warm_start.as_deref())?;
             let study = store.create_study(&name, &model, &strategy, seed)?;
+            let warmed = store.warm_start(study.id, &seeds)?;
             outln!(
                 "created study {} `{}` of `{model}` with {} (seed {seed})",
                 study.id,
                 study.name,
                 plugin.info.name
             );
+            if warmed > 0 {
+                outln!(
+                    "  warm start: {warmed} complete trials from {}",
+                    warm_start.unwrap_or_default()
+                );
+            }
         }
         StudyCommand::Ask {
             study,
@@ -259,6 +272,35 @@ pub fn run(db: &Path, data_dir: &Path, command: StudyCommand) -> anyhow::Result<
         }
     }
     Ok(())
+}
+
+/// The complete trials a new study starts from: another study's of the same
+/// model, or the profile's own observations.
+fn warm_start_trials(
+    store: &Store,
+    model: &str,
+    from: Option<&str>,
+) -> anyhow::Result<Vec<(profile::Config, Vec<(String, f64)>)>> {
+    let Some(from) = from else { return Ok(Vec::new()) };
+    if from == "profile" {
+        let profile = store.profile(model)?.profile;
+        return Ok(profile
+            .trials
+            .into_iter()
+            .filter(|t| t.state == TrialState::Complete)
+            .map(|t| (t.config, t.metrics))
+            .collect());
+    }
+    let source = store.study(from)?;
+    if source.model != model {
+        anyhow::bail!("study `{}` tunes `{}`, not `{model}`", source.name, source.model);
+    }
+    Ok(store
+        .study_trials(source.id)?
+        .into_iter()
+        .filter(|t| t.state == TrialState::Complete)
+        .map(|t| (t.config, t.metrics))
+        .collect())
 }
 
 fn run_study(
@@ -449,5 +491,69 @@ fn export_csv(profile: &profile::Profile, trials: &[StudyTrial]) -> anyhow::Resu
     }
     let bytes = writer.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?;
     out!("{}", String::from_utf8_lossy(&bytes));
+    Ok(())
+}
+
+/// `aiopt optimize PROFILE --type tuning`: a study with the table evaluator
+/// from start to end, then the best configuration against the baseline.
+pub fn optimize(
+    db: &Path,
+    data_dir: &Path,
+    target: &str,
+    strategy: &str,
+    trials: u32,
+    seed: u64,
+    nearest: bool,
+) -> anyhow::Result<()> {
+    let mut store = Store::open(db)?;
+    let path = Path::new(target);
+    let model = if path.is_file() {
+        let profile = profile::load(path)?;
+        let hash = {
+            use sha2::Digest;
+            let digest = sha2::Sha256::digest(serde_json::to_vec(&profile)?);
+            digest.iter().map(|b| format!("{b:02x}")).collect::<String>()
+        };
+        store.import_profile(&profile, &hash, &path.display().to_string())?;
+        profile.name
+    } else {
+        target.to_string()
+    };
+    let profile = store.profile(&model)?.profile;
+    let name = format!("{model}-optimize-{}", store.studies()?.len() + 1);
+    let study = store.create_study(&name, &model, strategy, seed)?;
+    outln!(
+        "study {} `{}`: {trials} trials of {strategy} on `{model}` (table evaluator)",
+        study.id,
+        study.name
+    );
+    let evaluator = TableEvaluator::new(&profile, nearest);
+    run_study(
+        &mut store,
+        data_dir,
+        &study,
+        &profile,
+        (trials, 1, study::DEFAULT_STALE_AFTER),
+        &evaluator,
+    )?;
+    let all = store.study_trials(study.id)?;
+    if let Some(best) = best_trial(&profile, &all) {
+        let baseline = evaluator.evaluate(&profile.baseline).ok();
+        outln!("\nbefore → after (baseline → best trial {}):", best.number);
+        for (metric, after) in &best.metrics {
+            let before = baseline
+                .as_ref()
+                .and_then(|b| b.iter().find(|(m, _)| m == metric).map(|(_, v)| *v));
+            let change = before
+                .filter(|b| *b != 0.0)
+                .map(|b| format!("  ({:+.1}%)", (after - b) / b.abs() * 100.0))
+                .unwrap_or_default();
+            let before = before.map_or("not measured".to_string(), report::format_number);
+            outln!(
+                "  {metric:<28} {before} → {}{change}",
+                report::format_number(*after)
+            );
+        }
+    }
     Ok(())
 }

@@ -158,6 +158,33 @@ impl Store {
         self.study(&id.to_string())
     }
 
+    /// Adds complete trials to a new study's history (warm start): numbered
+    /// from 0 in the given order, before any trial is asked.
+    pub fn warm_start(
+        &mut self,
+        study_id: i64,
+        trials: &[(Config, Vec<(String, f64)>)],
+    ) -> Result<u32, StoreError> {
+        let now = now_ms();
+        self.write(|tx| {
+            let existing: u32 =
+                tx.query_row("SELECT COUNT(*) FROM study_trials WHERE study_id = ?1", [study_id], |r| r.get(0))?;
+            if existing > 0 {
+                return Err(invalid("warm start", "the study already has trials"));
+            }
+            for (number, (config, metrics)) in trials.iter().enumerate() {
+                let config = serde_json::to_string(config).map_err(|e| invalid("config", e.to_string()))?;
+                let metrics = serde_json::to_string(metrics).map_err(|e| invalid("metrics", e.to_string()))?;
+                tx.execute(
+                    "INSERT INTO study_trials (study_id, number, config_json, state, metrics_json, reason, heartbeat_ms, finished_at)
+                     VALUES (?1, ?2, ?3, 'complete', ?4, 'warm start', ?5, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))",
+                    params![study_id, number as u32, config, metrics, now],
+                )?;
+            }
+            Ok(trials.len() as u32)
+        })
+    }
+
     /// A study by id or name.
     pub fn study(&self, id_or_name: &str) -> Result<StudySummary, StoreError> {
         let found = self.read(|c| {
