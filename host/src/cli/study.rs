@@ -11,7 +11,7 @@ use crate::profile::{self, Direction, TrialState};
 use crate::report;
 use crate::runtime::registry::Registry;
 use crate::runtime::{Limits, Runtime};
-use crate::store::{Store, StudySummary, StudyTrial, Told};
+use crate::store::{Measured, Store, StudySummary, StudyTrial, Told};
 use crate::study::{self, Evaluator, TableEvaluator};
 
 #[derive(Debug, Subcommand)]
@@ -276,11 +276,7 @@ pub fn run(db: &Path, data_dir: &Path, command: StudyCommand) -> anyhow::Result<
 
 /// The complete trials a new study starts from: another study's of the same
 /// model, or the profile's own observations.
-fn warm_start_trials(
-    store: &Store,
-    model: &str,
-    from: Option<&str>,
-) -> anyhow::Result<Vec<(profile::Config, Vec<(String, f64)>)>> {
+fn warm_start_trials(store: &Store, model: &str, from: Option<&str>) -> anyhow::Result<Vec<Measured>> {
     let Some(from) = from else { return Ok(Vec::new()) };
     if from == "profile" {
         let profile = store.profile(model)?.profile;

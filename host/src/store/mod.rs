@@ -38,7 +38,7 @@ use serde::Serialize;
 
 pub use error::StoreError;
 pub use schema::CURRENT_VERSION as SCHEMA_VERSION;
-pub use studies::{StudySummary, StudyTrial, Suggested, Told};
+pub use studies::{Measured, StudySummary, StudyTrial, Suggested, Told};
 
 use crate::profile::{Config, Domain, Profile, RequestLog, Value};
 

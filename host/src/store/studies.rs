@@ -49,6 +49,9 @@ pub enum Told {
     Pruned,
 }
 
+/// A measured configuration: what a warm start copies.
+pub type Measured = (Config, Vec<(String, f64)>);
+
 /// What the strategy produced for an ask: configurations with the fuel of
 /// the call, or the reason it failed (which fails one trial, not the study).
 pub type Suggested = Result<Vec<(Config, u64)>, String>;
@@ -160,11 +163,7 @@ impl Store {
 
     /// Adds complete trials to a new study's history (warm start): numbered
     /// from 0 in the given order, before any trial is asked.
-    pub fn warm_start(
-        &mut self,
-        study_id: i64,
-        trials: &[(Config, Vec<(String, f64)>)],
-    ) -> Result<u32, StoreError> {
+    pub fn warm_start(&mut self, study_id: i64, trials: &[Measured]) -> Result<u32, StoreError> {
         let now = now_ms();
         self.write(|tx| {
             let existing: u32 =
