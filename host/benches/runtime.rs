@@ -95,6 +95,35 @@ fn main() {
             .fuel;
         ratios.push((trials, wasm.as_secs_f64() / native.as_secs_f64(), fuel));
     }
+    let tpe_bytes =
+        std::fs::read(wasm_path.with_file_name("aiopt_tpe.wasm")).expect("aiopt_tpe.wasm is built");
+    let tpe = warm
+        .load_bytes(&tpe_bytes, Path::new("aiopt_tpe.wasm"))
+        .expect("load tpe");
+    for trials in [100usize, 1000] {
+        let host_profile = synthetic_profile(trials);
+        let guest_profile = to_sdk(&host_profile);
+        let iterations = if trials == 1000 { 30 } else { 200 };
+        let wasm = measure(
+            &format!("tpe.suggest(1), {trials} trials, WASM"),
+            iterations,
+            || {
+                warm.suggest(&tpe, &host_profile, 1, 42, &limits)
+                    .expect("suggest");
+            },
+        );
+        let native = measure(
+            &format!("tpe.suggest(1), {trials} trials, native"),
+            iterations,
+            || {
+                aiopt_tpe::suggest(&guest_profile, 1, 42).expect("suggest");
+            },
+        );
+        println!(
+            "  tpe WASM / native at {trials} trials: {:.2}x",
+            wasm.as_secs_f64() / native.as_secs_f64()
+        );
+    }
     println!();
     for (trials, ratio, fuel) in ratios {
         println!("WASM / native at {trials:>4} trials: {ratio:>5.2}x   (fuel per call: {fuel})");

@@ -118,7 +118,9 @@ fn opening_an_empty_file_creates_folders_and_migrates_to_the_current_version() {
             "plugins",
             "profile_requests",
             "profiles",
-            "reports"
+            "reports",
+            "studies",
+            "study_trials"
         ]
     );
 }

@@ -1,0 +1,370 @@
+//! `recommend`: the best feasible measured configuration (one objective) or
+//! the Pareto front (several), with intervals and reasons.
+
+use std::collections::BTreeMap;
+
+use aiopt_sdk::stats::Summary;
+use aiopt_sdk::{ConfigKey, Error, Estimate, Profile, Proposal, Report, TrialState, TrialView};
+
+use crate::parzen::Dim;
+use crate::rank::{dominates, objective_columns};
+
+/// The most proposals a Pareto front is reported with.
+const MAX_FRONT: usize = 10;
+
+/// The replicates of one feasible configuration, oldest first.
+struct Group<'a> {
+    key: ConfigKey,
+    trials: Vec<TrialView<'a>>,
+}
+
+impl Group<'_> {
+    fn summary(&self, column: usize) -> Option<Summary> {
+        summarize(&self.trials, column)
+    }
+}
+
+fn summarize(trials: &[TrialView], column: usize) -> Option<Summary> {
+    let values: Vec<f64> = trials
+        .iter()
+        .filter_map(|t| t.metric_at(column))
+        .filter(|v| v.is_finite())
+        .collect();
+    Summary::of(&values)
+}
+
+/// Proposals for the profile.
+///
+/// Only `complete` trials that keep every constraint compete; replicates
+/// (equal encoded values) form one configuration whose value is their mean
+/// with a 95% t-interval (`aiopt_sdk::stats`; one measurement gives the
+/// value itself as its interval). With one objective the proposal is the
+/// configuration with the best mean; with several, one proposal per
+/// configuration of the Pareto front of means (up to 10, best first by the
+/// first objective). Each proposal predicts every metric measured for its
+/// configuration and explains, with numbers, how it compares with the
+/// baseline when the baseline was measured. A note ranks the knobs by how
+/// much of the objective's variance they explain (see `importance`).
+///
+/// Does not depend on `seed`. Errors (`Error::InvalidInput`): no
+/// objectives; no complete trial; no complete trial keeping the
+/// constraints (the message names them).
+pub fn recommend(profile: &Profile, seed: u64) -> Result<Report, Error> {
+    let _ = seed;
+    if profile.objectives.is_empty() {
+        return Err(Error::InvalidInput(
+            "the profile has no objectives: add at least one metric to minimize or maximize".into(),
+        ));
+    }
+    let complete: Vec<TrialView> = profile.completed_trials().collect();
+    if complete.is_empty() {
+        return Err(Error::InvalidInput(format!(
+            "no measured trials: recommend needs at least one complete trial, and the profile has {} \
+             trials, none complete",
+            profile.trial_count()
+        )));
+    }
+    let mut groups: Vec<Group> = Vec::new();
+    let mut by_key: BTreeMap<ConfigKey, usize> = BTreeMap::new();
+    for t in complete.iter().filter(|t| profile.is_feasible(t)) {
+        let key = t.key();
+        let slot = *by_key.entry(key.clone()).or_insert_with(|| {
+            groups.push(Group {
+                key,
+                trials: Vec::new(),
+            });
+            groups.len() - 1
+        });
+        groups[slot].trials.push(*t);
+    }
+    if groups.is_empty() {
+        let bounds: Vec<String> = profile.constraints.iter().map(describe_constraint).collect();
+        return Err(Error::InvalidInput(format!(
+            "no configuration satisfies the constraints ({}): all {} complete trials break at least \
+             one; relax a constraint or measure other configurations",
+            bounds.join(", "),
+            complete.len()
+        )));
+    }
+
+    let columns = objective_columns(profile);
+    // Each group's signed objective means (to minimise), when all measured.
+    let means: Vec<Option<Vec<f64>>> = groups
+        .iter()
+        .map(|g| {
+            columns
+                .iter()
+                .map(|&(c, sign)| Some(sign * g.summary(c?)?.mean))
+                .collect()
+        })
+        .collect();
+    let measured: Vec<usize> = (0..groups.len()).filter(|&i| means[i].is_some()).collect();
+    if measured.is_empty() {
+        let names: Vec<&str> = profile.objectives.iter().map(|o| o.metric.as_str()).collect();
+        return Err(Error::InvalidInput(format!(
+            "no feasible complete trial measured every objective ({})",
+            names.join(", ")
+        )));
+    }
+    let mean = |i: usize| means[i].as_ref().expect("measured");
+    let mut chosen: Vec<usize> = if columns.len() == 1 {
+        // Ties go to the configuration measured first.
+        let best = measured
+            .iter()
+            .copied()
+            .fold(None::<usize>, |b, i| match b {
+                Some(b) if mean(b)[0] <= mean(i)[0] => Some(b),
+                _ => Some(i),
+            })
+            .expect("non-empty");
+        vec![best]
+    } else {
+        measured
+            .iter()
+            .copied()
+            .filter(|&i| !measured.iter().any(|&j| j != i && dominates(mean(j), mean(i))))
+            .collect()
+    };
+    chosen.sort_by(|&a, &b| mean(a)[0].total_cmp(&mean(b)[0]).then(a.cmp(&b)));
+    let front_size = chosen.len();
+    chosen.truncate(MAX_FRONT);
+
+    let baseline_key = if profile.baseline.is_empty() {
+        None
+    } else {
+        profile.config_key(&profile.baseline)
+    };
+    let baseline: Vec<TrialView> = match &baseline_key {
+        Some(k) => complete.iter().copied().filter(|t| t.key() == *k).collect(),
+        None => Vec::new(),
+    };
+
+    let proposals = chosen
+        .iter()
+        .enumerate()
+        .map(|(rank, &i)| {
+            proposal(
+                profile,
+                &groups[i],
+                rank,
+                measured.len(),
+                front_size,
+                &baseline,
+                baseline_key.as_ref(),
+            )
+        })
+        .collect();
+
+    let mut notes = Vec::new();
+    if front_size > MAX_FRONT {
+        notes.push(format!(
+            "The Pareto front holds {front_size} configurations; the {MAX_FRONT} with the best {} are shown.",
+            profile.objectives[0].metric
+        ));
+    }
+    if let Some(note) = importance(profile, &complete) {
+        notes.push(note);
+    }
+    let infeasible = complete.iter().filter(|t| !profile.is_feasible(t)).count();
+    if infeasible > 0 {
+        notes.push(format!(
+            "{infeasible} of {} complete trials were skipped as infeasible.",
+            complete.len()
+        ));
+    }
+    let others = profile
+        .trials()
+        .filter(|t| t.state != TrialState::Complete)
+        .count();
+    if others > 0 {
+        notes.push(format!(
+            "{others} failed, pruned or running trials were not considered."
+        ));
+    }
+    Ok(Report { proposals, notes })
+}
+
+fn describe_constraint(c: &aiopt_sdk::Constraint) -> String {
+    match (c.low, c.high) {
+        (Some(l), Some(h)) => format!("{} <= {} <= {}", num(l), c.metric, num(h)),
+        (Some(l), None) => format!("{} >= {}", c.metric, num(l)),
+        (None, Some(h)) => format!("{} <= {}", c.metric, num(h)),
+        (None, None) => format!("{} measured", c.metric),
+    }
+}
+
+fn proposal(
+    profile: &Profile,
+    group: &Group,
+    rank: usize,
+    competitors: usize,
+    front_size: usize,
+    baseline: &[TrialView],
+    baseline_key: Option<&ConfigKey>,
+) -> Proposal {
+    let is_baseline = baseline_key == Some(&group.key);
+    let first = group.trials[0].number;
+    let title = match (is_baseline, front_size > 1 || profile.objectives.len() > 1) {
+        (true, _) => "Keep the baseline".to_string(),
+        (false, false) => format!("Use trial {first}'s configuration"),
+        (false, true) => format!(
+            "Pareto-optimal trade-off {}: trial {first}'s configuration",
+            rank + 1
+        ),
+    };
+    let names = &profile.history.metric_names;
+    let predicted: Vec<Estimate> = names
+        .iter()
+        .enumerate()
+        .filter(|&(c, n)| !names[..c].contains(n))
+        .filter_map(|(c, n)| group.summary(c).map(|s| s.estimate(n)))
+        .collect();
+    let mut sentences = Vec::new();
+    for o in &profile.objectives {
+        let Some(column) = profile.metric_index(&o.metric) else {
+            continue;
+        };
+        let Some(s) = group.summary(column) else {
+            continue;
+        };
+        let value = if s.n == 1 {
+            format!("{} (measured once)", num(s.mean))
+        } else {
+            format!(
+                "mean {} over {} replicates, 95% CI {} to {}",
+                num(s.mean),
+                s.n,
+                num(s.low),
+                num(s.high)
+            )
+        };
+        let mut text = format!("{} {value}", o.metric);
+        if !is_baseline {
+            if let Some(base) = summarize(baseline, column) {
+                text.push_str(&format!(" vs baseline {}", num(base.mean)));
+                if base.mean != 0.0 {
+                    let change = (s.mean - base.mean) / base.mean.abs() * 100.0;
+                    let sign = if change < 0.0 { '−' } else { '+' };
+                    text.push_str(&format!(" ({sign}{:.1}%)", change.abs()));
+                }
+            }
+        }
+        sentences.push(text);
+    }
+    let lead = if profile.objectives.len() == 1 {
+        let o = &profile.objectives[0];
+        let best = o.direction.superlative();
+        let best = best[..1].to_uppercase() + &best[1..];
+        format!(
+            "{best} {} of {competitors} feasible measured configurations: ",
+            o.metric
+        )
+    } else {
+        format!("Not dominated by any of the {competitors} feasible measured configurations: ")
+    };
+    let mut rationale = format!("{lead}{}.", sentences.join("; "));
+    if is_baseline {
+        rationale.push_str(" This is the baseline configuration, so keep it.");
+    }
+    if !profile.constraints.is_empty() {
+        rationale.push_str(" It keeps every constraint.");
+    }
+    Proposal {
+        title,
+        config: profile.trial_config(&group.trials[0]),
+        predicted,
+        rationale,
+    }
+}
+
+/// Which knobs matter, as a sentence: for the first objective over the
+/// feasible complete trials, the share of its variance each knob explains
+/// on its own (the correlation ratio η²: between-bin variance over total
+/// variance, where a bin is a label or grid value when the knob has at most
+/// 10, else one of 4 quantile bins of the transformed value), normalised to
+/// sum to 100%. A simple variance decomposition in the spirit of fANOVA
+/// main effects; `None` with fewer than 8 trials or no spread.
+pub(crate) fn importance(profile: &Profile, complete: &[TrialView]) -> Option<String> {
+    let objective = profile.objectives.first()?;
+    let column = profile.metric_index(&objective.metric)?;
+    let rows: Vec<(&TrialView, f64)> = complete
+        .iter()
+        .filter(|t| profile.is_feasible(t) && t.values.len() == profile.space.len())
+        .filter_map(|t| t.metric_at(column).filter(|v| v.is_finite()).map(|v| (t, v)))
+        .collect();
+    if rows.len() < 8 {
+        return None;
+    }
+    let n = rows.len() as f64;
+    let mean = rows.iter().map(|r| r.1).sum::<f64>() / n;
+    let total: f64 = rows.iter().map(|r| (r.1 - mean).powi(2)).sum();
+    if total <= 0.0 {
+        return None;
+    }
+    let mut shares: Vec<(f64, &str)> = profile
+        .space
+        .iter()
+        .enumerate()
+        .map(|(j, p)| {
+            let dim = Dim::new(&p.domain);
+            let few = p.domain.cardinality().is_some_and(|c| c <= 10);
+            let xs: Vec<f64> = rows.iter().map(|r| dim.transform(r.0.values[j])).collect();
+            let mut sorted = xs.clone();
+            sorted.sort_by(f64::total_cmp);
+            let bins: Vec<usize> = if few {
+                // Each grid value or label is a bin: the rank of the
+                // distinct value.
+                sorted.dedup();
+                xs.iter().map(|x| sorted.partition_point(|d| d < x)).collect()
+            } else {
+                xs.iter()
+                    .map(|x| (sorted.partition_point(|s| s < x) * 4 / sorted.len()).min(3))
+                    .collect()
+            };
+            let mut sums: BTreeMap<usize, (f64, f64)> = BTreeMap::new();
+            for (&b, r) in bins.iter().zip(&rows) {
+                let e = sums.entry(b).or_insert((0.0, 0.0));
+                e.0 += r.1;
+                e.1 += 1.0;
+            }
+            // Epsilon-squared: η² corrected for the between-bin variance
+            // that `bins - 1` degrees of freedom show by chance.
+            let between: f64 = sums.values().map(|(s, c)| c * (s / c - mean).powi(2)).sum();
+            let within = total - between;
+            let k = sums.len() as f64;
+            let chance = if n > k {
+                (k - 1.0) * within / (n - k)
+            } else {
+                between
+            };
+            let between = (between - chance).max(0.0);
+            (between / total, p.name.as_str())
+        })
+        .collect();
+    let sum: f64 = shares.iter().map(|s| s.0).sum();
+    if sum <= 0.0 {
+        return None;
+    }
+    shares.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(b.1)));
+    let parts: Vec<String> = shares
+        .iter()
+        .take(3)
+        .map(|(s, name)| format!("{name} explains {:.0}%", 100.0 * s / sum))
+        .collect();
+    Some(format!(
+        "Knob importance for {} (share of explained variance over {} feasible trials): {}.",
+        objective.metric,
+        rows.len(),
+        parts.join(", ")
+    ))
+}
+
+/// A number for people: four significant digits, at least one decimal.
+fn num(x: f64) -> String {
+    if x == 0.0 || !x.is_finite() {
+        return format!("{x:.1}");
+    }
+    let magnitude = x.abs().log10().floor() as i32;
+    let decimals = (3 - magnitude).clamp(1, 10) as usize;
+    format!("{x:.decimals$}")
+}
