@@ -339,3 +339,42 @@ fn optimize_tuning_reports_before_and_after() {
         "{out}"
     );
 }
+
+#[test]
+fn a_tpe_study_through_the_sandbox_is_reproducible() {
+    let env = Env::new();
+    let profile = repo_file("examples/doc-generator/profile.toml")
+        .display()
+        .to_string();
+    env.aiopt(&["profile", "import", &profile]).expect_code(0);
+    for name in ["tpe-a", "tpe-b"] {
+        env.aiopt(&["study", "create", "doc-generator", "--name", name, "--seed", "9"])
+            .expect_code(0);
+        env.aiopt(&[
+            "study",
+            "run",
+            name,
+            "--trials",
+            "14",
+            "--parallel",
+            "2",
+            "--nearest",
+        ])
+        .expect_code(0);
+    }
+    let a = env.aiopt(&["study", "show", "tpe-a", "--json"]).json();
+    assert_eq!(
+        a["study"]["strategy"], "tpe",
+        "tpe is the default tuning strategy"
+    );
+    assert_eq!(a["study"]["complete"], 14);
+    assert_eq!(configs(&env, "tpe-a"), configs(&env, "tpe-b"));
+    // Every trial records the fuel of the suggest that produced it.
+    assert!(a["trials"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|t| t["fuel"].as_u64().is_some_and(|f| f > 0)));
+    let best = env.aiopt(&["study", "best", "tpe-a", "--json"]).json();
+    assert_eq!(best["config"]["model"], "FuseChat-Gemma-2-9B-Instruct");
+}

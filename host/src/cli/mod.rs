@@ -88,7 +88,8 @@ pub enum Command {
         /// The optimization type (performance, cost and quality come next).
         #[arg(long = "type", value_parser = ["tuning"], default_value = "tuning")]
         kind: String,
-        #[arg(long, default_value = "random")]
+        /// The tuning strategy (built in: tpe, random).
+        #[arg(long, default_value = "tpe")]
         strategy: String,
         #[arg(long, default_value_t = 20)]
         trials: u32,

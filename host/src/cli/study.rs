@@ -23,7 +23,8 @@ pub enum StudyCommand {
     Create {
         /// The model (a stored profile's name).
         model: String,
-        #[arg(long, default_value = "random")]
+        /// The tuning strategy (built in: tpe, random).
+        #[arg(long, default_value = "tpe")]
         strategy: String,
         /// A unique name (default: MODEL-N).
         #[arg(long)]
