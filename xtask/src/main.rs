@@ -20,6 +20,8 @@ Commands:
   demo            build plugins and aiopt, then run aiopt on the bundled example
   test            build plugins, then fmt --check, clippy -D warnings and every test
   bench           build plugins, then run the runtime and data benchmarks
+  bench-tuning    build plugins, time tpe.suggest(1) through the sandbox, then Optuna's
+                  TPE on the same history (venv in target/bench-venv), and compare
 ";
 
 fn main() -> Result<()> {
@@ -32,6 +34,7 @@ fn main() -> Result<()> {
         "demo" => demo(&root)?,
         "test" => test(&root)?,
         "bench" => bench(&root)?,
+        "bench-tuning" => bench_tuning(&root)?,
         "" | "help" | "--help" | "-h" => {
             print!("{HELP}");
             return Ok(());
@@ -176,4 +179,86 @@ fn test(root: &Path) -> Result<()> {
 fn bench(root: &Path) -> Result<()> {
     build_plugins(root)?;
     run(cargo(root).args(["bench", "-p", "aiopt"]))
+}
+
+/// Optuna major version the comparison is made against.
+const OPTUNA_SPEC: &str = "optuna>=5,<6";
+
+fn bench_tuning(root: &Path) -> Result<()> {
+    build_plugins(root)?;
+    run(cargo(root).args(["bench", "-p", "aiopt", "--bench", "tuning"]))?;
+
+    let venv = root.join("target/bench-venv");
+    let python = venv.join("bin/python");
+    if !python.exists() {
+        run(Command::new("python3").arg("-m").arg("venv").arg(&venv))?;
+    }
+    let pip = |spec: &str| run(Command::new(&python).args(["-m", "pip", "install", "-q", "--upgrade", spec]));
+    if pip(OPTUNA_SPEC).is_err() {
+        eprintln!("xtask bench-tuning: `{OPTUNA_SPEC}` is not installable; using the newest optuna instead");
+        pip("optuna")?;
+    }
+    let version = Command::new(&python)
+        .args(["-c", "import optuna; print(optuna.__version__)"])
+        .output()
+        .context("cannot ask the venv for the optuna version")?;
+    let version = String::from_utf8_lossy(&version.stdout).trim().to_string();
+    println!("optuna {version}");
+    if !version.starts_with("5.") {
+        println!("note: optuna 5.x is not available; comparing against {version}");
+    }
+
+    let out = root.join("target/bench-tuning");
+    run(Command::new(&python)
+        .current_dir(root)
+        .arg(root.join("bench/tuning/optuna_speed.py"))
+        .arg(&out))?;
+
+    let aiopt = medians(&out.join("aiopt.json"))?;
+    let optuna = medians(&out.join("optuna.json"))?;
+    println!("\nsuggest(1), median ms (SYNTHETIC history, 6-knob mixed space; optuna {version})");
+    println!(
+        "{:>14} {:>24} {:>16} {:>24}",
+        "history size", "aiopt TPE (sandbox) ms", "Optuna TPE ms", "speedup (Optuna/aiopt)"
+    );
+    for (trials, ours) in &aiopt {
+        let Some((_, theirs)) = optuna.iter().find(|(n, _)| n == trials) else {
+            bail!("optuna.json has no result for {trials} trials");
+        };
+        println!(
+            "{trials:>14} {ours:>24.3} {theirs:>16.3} {:>23.1}x",
+            theirs / ours
+        );
+    }
+    Ok(())
+}
+
+/// `(trials, median_ms)` of every object in the `results` array of a bench
+/// JSON file (ours, so a key scan instead of a JSON dependency for xtask).
+fn medians(path: &Path) -> Result<Vec<(u64, f64)>> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let results = text
+        .split_once("\"results\"")
+        .with_context(|| format!("no results in {}", path.display()))?
+        .1;
+    let number = |object: &str, key: &str| -> Option<f64> {
+        let rest = object
+            .split_once(&format!("\"{key}\""))?
+            .1
+            .trim_start()
+            .strip_prefix(':')?;
+        let end = rest
+            .find(|c: char| !(c.is_ascii_digit() || "+-.eE".contains(c) || c.is_whitespace()))
+            .unwrap_or(rest.len());
+        rest[..end].trim().parse().ok()
+    };
+    let rows: Vec<(u64, f64)> = results
+        .split('{')
+        .skip(1)
+        .filter_map(|object| Some((number(object, "trials")? as u64, number(object, "median_ms")?)))
+        .collect();
+    if rows.is_empty() {
+        bail!("no (trials, median_ms) rows in {}", path.display());
+    }
+    Ok(rows)
 }
