@@ -165,6 +165,7 @@ mod domain;
 mod history;
 mod logging;
 mod profile;
+mod replicates;
 mod requests;
 mod rng;
 pub mod stats;
@@ -282,6 +283,7 @@ pub use __private::aiopt::strategy::types::Workload;
 pub use config::{ConfigExt, ConfigKey};
 pub use history::TrialView;
 pub use logging::log;
+pub use replicates::{group_replicates, summarize, Replicates};
 pub use rng::Rng;
 
 /// Everything a strategy usually needs, for `use aiopt_sdk::prelude::*;`.

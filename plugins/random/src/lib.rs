@@ -13,9 +13,10 @@
 
 #![forbid(unsafe_code)]
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use aiopt_sdk::stats::Summary;
+use aiopt_sdk::{group_replicates, summarize, Replicates as Group};
 use aiopt_sdk::{
     Config, ConfigKey, Error, Estimate, Info, Kind, Objective, Profile, Proposal, Report, Rng, Strategy,
     TrialState, TrialView, Value,
@@ -399,42 +400,9 @@ impl<'a> Grid<'a> {
 /// `Error::InvalidInput`.
 pub fn recommend(profile: &Profile, seed: u64) -> Result<Report, Error> {
     let _ = seed;
-    if profile.objectives.is_empty() {
-        return Err(Error::InvalidInput(
-            "the profile has no objectives: add at least one metric to minimize or maximize".into(),
-        ));
-    }
-    let complete: Vec<TrialView> = profile.completed_trials().collect();
-    if complete.is_empty() {
-        return Err(Error::InvalidInput(format!(
-            "no measured trials: recommend needs at least one complete trial, and the profile has \
-             {} trials, none complete",
-            profile.trial_count()
-        )));
-    }
-
-    let mut groups: Vec<Group> = Vec::new();
-    let mut by_key: BTreeMap<ConfigKey, usize> = BTreeMap::new();
-    let mut infeasible = 0usize;
-    for trial in &complete {
-        if !profile.is_feasible(trial) {
-            infeasible += 1;
-            continue;
-        }
-        let key = trial.key();
-        let slot = match by_key.get(&key) {
-            Some(&slot) => slot,
-            None => {
-                by_key.insert(key.clone(), groups.len());
-                groups.push(Group {
-                    key,
-                    trials: Vec::new(),
-                });
-                groups.len() - 1
-            }
-        };
-        groups[slot].trials.push(*trial);
-    }
+    let complete = profile.measured_trials()?;
+    let infeasible = complete.iter().filter(|t| !profile.is_feasible(t)).count();
+    let groups = group_replicates(complete.iter().copied().filter(|t| profile.is_feasible(t)));
 
     let baseline = Baseline::new(profile, &complete);
     let mut notes = Vec::new();
@@ -522,45 +490,6 @@ pub fn recommend(profile: &Profile, seed: u64) -> Result<Report, Error> {
     Ok(Report { proposals, notes })
 }
 
-/// The replicates of one feasible configuration, oldest first.
-struct Group<'a> {
-    key: ConfigKey,
-    trials: Vec<TrialView<'a>>,
-}
-
-impl Group<'_> {
-    /// The configuration's finite measurements in metric `column`,
-    /// summarised.
-    fn summary(&self, column: usize) -> Option<Summary> {
-        summarize(&self.trials, column)
-    }
-
-    /// "Trial 7" or "Trials 7, 12 and 15": the replicates that measured the
-    /// metric in `column`.
-    fn who(&self, column: usize) -> String {
-        let numbers: Vec<String> = self
-            .trials
-            .iter()
-            .filter(|t| t.metric_at(column).is_some_and(f64::is_finite))
-            .map(|t| t.number.to_string())
-            .collect();
-        match numbers.as_slice() {
-            [one] => format!("Trial {one}"),
-            [init @ .., last] => format!("Trials {} and {last}", init.join(", ")),
-            [] => String::new(),
-        }
-    }
-}
-
-fn summarize(trials: &[TrialView], column: usize) -> Option<Summary> {
-    let values: Vec<f64> = trials
-        .iter()
-        .filter_map(|t| t.metric_at(column))
-        .filter(|v| v.is_finite())
-        .collect();
-    Summary::of(&values)
-}
-
 /// The measurements of the baseline configuration, feasible or not: the
 /// reference every improvement is stated against.
 struct Baseline<'a> {
@@ -613,8 +542,8 @@ fn explain(
         format!("mean {}, 95% CI {} to {}", num(s.mean), num(s.low), num(s.high))
     };
     let who = match s.n {
-        1 => group.who(column),
-        n => format!("{} ({n} replicates of one configuration)", group.who(column)),
+        1 => who(group, column),
+        n => format!("{} ({n} replicates of one configuration)", who(group, column)),
     };
     let (has, is) = if s.n == 1 { ("has", "is") } else { ("have", "are") };
     let mut text = if competitors == 1 {
@@ -699,3 +628,19 @@ fn plural<'s>(n: usize, one: &'s str, many: &'s str) -> &'s str {
 
 #[cfg(test)]
 mod tests;
+
+/// "Trial 7" or "Trials 7, 12 and 15": the replicates of `group` that
+/// measured the metric in `column`.
+fn who(group: &Group<'_>, column: usize) -> String {
+    let numbers: Vec<String> = group
+        .trials
+        .iter()
+        .filter(|t| t.metric_at(column).is_some_and(f64::is_finite))
+        .map(|t| t.number.to_string())
+        .collect();
+    match numbers.as_slice() {
+        [one] => format!("Trial {one}"),
+        [init @ .., last] => format!("Trials {} and {last}", init.join(", ")),
+        [] => String::new(),
+    }
+}

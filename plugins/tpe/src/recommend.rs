@@ -3,35 +3,16 @@
 
 use std::collections::BTreeMap;
 
-use aiopt_sdk::stats::Summary;
-use aiopt_sdk::{ConfigKey, Error, Estimate, Profile, Proposal, Report, TrialState, TrialView};
+use aiopt_sdk::{
+    group_replicates, summarize, ConfigKey, Error, Estimate, Profile, Proposal, Replicates as Group, Report,
+    TrialState, TrialView,
+};
 
 use crate::parzen::Dim;
 use crate::rank::{dominates, objective_columns};
 
 /// The most proposals a Pareto front is reported with.
 const MAX_FRONT: usize = 10;
-
-/// The replicates of one feasible configuration, oldest first.
-struct Group<'a> {
-    key: ConfigKey,
-    trials: Vec<TrialView<'a>>,
-}
-
-impl Group<'_> {
-    fn summary(&self, column: usize) -> Option<Summary> {
-        summarize(&self.trials, column)
-    }
-}
-
-fn summarize(trials: &[TrialView], column: usize) -> Option<Summary> {
-    let values: Vec<f64> = trials
-        .iter()
-        .filter_map(|t| t.metric_at(column))
-        .filter(|v| v.is_finite())
-        .collect();
-    Summary::of(&values)
-}
 
 /// Proposals for the profile.
 ///
@@ -51,32 +32,8 @@ fn summarize(trials: &[TrialView], column: usize) -> Option<Summary> {
 /// constraints (the message names them).
 pub fn recommend(profile: &Profile, seed: u64) -> Result<Report, Error> {
     let _ = seed;
-    if profile.objectives.is_empty() {
-        return Err(Error::InvalidInput(
-            "the profile has no objectives: add at least one metric to minimize or maximize".into(),
-        ));
-    }
-    let complete: Vec<TrialView> = profile.completed_trials().collect();
-    if complete.is_empty() {
-        return Err(Error::InvalidInput(format!(
-            "no measured trials: recommend needs at least one complete trial, and the profile has {} \
-             trials, none complete",
-            profile.trial_count()
-        )));
-    }
-    let mut groups: Vec<Group> = Vec::new();
-    let mut by_key: BTreeMap<ConfigKey, usize> = BTreeMap::new();
-    for t in complete.iter().filter(|t| profile.is_feasible(t)) {
-        let key = t.key();
-        let slot = *by_key.entry(key.clone()).or_insert_with(|| {
-            groups.push(Group {
-                key,
-                trials: Vec::new(),
-            });
-            groups.len() - 1
-        });
-        groups[slot].trials.push(*t);
-    }
+    let complete = profile.measured_trials()?;
+    let groups = group_replicates(complete.iter().copied().filter(|t| profile.is_feasible(t)));
     if groups.is_empty() {
         let bounds: Vec<String> = profile.constraints.iter().map(describe_constraint).collect();
         return Err(Error::InvalidInput(format!(
