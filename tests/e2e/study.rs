@@ -378,3 +378,25 @@ fn a_tpe_study_through_the_sandbox_is_reproducible() {
     let best = env.aiopt(&["study", "best", "tpe-a", "--json"]).json();
     assert_eq!(best["config"]["model"], "FuseChat-Gemma-2-9B-Instruct");
 }
+
+#[test]
+fn a_run_stops_when_the_space_is_exhausted() {
+    let env = Env::new();
+    setup(&env, "code-review", "small", "8");
+    let run = env.aiopt(&["study", "run", "small", "--trials", "20"]);
+    run.expect_code(0);
+    assert!(
+        run.stderr()
+            .contains("stopping: every configuration of the search space has been tried"),
+        "{}",
+        run.stderr()
+    );
+    let shown = env.aiopt(&["study", "show", "small", "--json"]).json();
+    assert_eq!(shown["study"]["complete"], 6);
+    assert_eq!(
+        shown["study"]["failed"], 1,
+        "one trial records the exhaustion, then the run stops"
+    );
+    let reason = shown["trials"][6]["reason"].as_str().unwrap();
+    assert!(reason.starts_with("search space exhausted"), "{reason}");
+}

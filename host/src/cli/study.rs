@@ -318,6 +318,11 @@ fn run_study(
         let suggest = study::suggester(&runtime, &plugin, profile, study, &limits);
         let batch = study::run_batch(store, study, count, stale_after, suggest, evaluator)?;
         done += batch.len().max(1) as u32;
+        let exhausted = batch.iter().any(|t| {
+            t.reason
+                .as_deref()
+                .is_some_and(|r| r.starts_with(study::EXHAUSTED))
+        });
         let all = store.study_trials(study.id)?;
         let best = best_trial(profile, &all)
             .and_then(|t| first_objective_value(profile, t).map(|v| format!("best {v} (trial {})", t.number)))
@@ -330,6 +335,10 @@ fn run_study(
                 t.reason.as_ref().map(|r| format!(": {r}")).unwrap_or_default(),
                 started.elapsed().as_secs_f64()
             );
+        }
+        if exhausted {
+            eprintln!("stopping: every configuration of the search space has been tried");
+            break;
         }
     }
     let all = store.study_trials(study.id)?;

@@ -14,6 +14,10 @@ use crate::profile::{Profile, Trial};
 use crate::runtime::{Limits, Plugin, Runtime};
 use crate::store::{Store, StoreError, StudySummary, StudyTrial, Suggested, Told};
 
+/// The reason stored on a trial when the strategy had nothing new to
+/// suggest; `study run` stops on it instead of failing trial after trial.
+pub const EXHAUSTED: &str = "search space exhausted";
+
 /// How long an asked trial may go without a result before it is handed out
 /// again.
 pub const DEFAULT_STALE_AFTER: Duration = Duration::from_secs(3600);
@@ -59,7 +63,7 @@ pub fn suggester<'a>(
         let view = history_profile(profile, history);
         match runtime.suggest(plugin, &view, count, seed_for(study.seed, next), limits) {
             Ok(called) if called.value.is_empty() => Err(format!(
-                "`{}` suggested nothing: the search space may be exhausted",
+                "{EXHAUSTED}: `{}` had no untried configuration to suggest",
                 plugin.info.name
             )),
             Ok(called) => Ok(called.value.into_iter().map(|c| (c, called.usage.fuel)).collect()),
