@@ -135,7 +135,8 @@ fn demo(root: &Path) -> Result<()> {
     let aiopt = root.join("target/release/aiopt");
     let data = root.join("target/demo-data");
     let profile = "examples/doc-generator/profile.toml";
-    let steps: [&[&str]; 4] = [
+    let review = "examples/code-review/profile.toml";
+    let steps: [&[&str]; 6] = [
         &["plugin", "list"],
         &["profile", "check", profile],
         &[
@@ -158,6 +159,8 @@ fn demo(root: &Path) -> Result<()> {
             "--call",
             "recommend",
         ],
+        &["benchmark", review],
+        &["optimize", review, "--type", "tuning", "--trials", "10"],
     ];
     for args in steps {
         run(Command::new(&aiopt)
