@@ -57,6 +57,23 @@ pub fn group_replicates<'a>(trials: impl IntoIterator<Item = TrialView<'a>>) -> 
 }
 
 impl Profile {
+    /// The baseline as a key, and the trials among `complete` that measured
+    /// it (possibly none): what improvements are stated against. The key is
+    /// `None` when the baseline does not give every knob a value of its
+    /// domain, so it matches no trial.
+    pub fn baseline_trials<'a>(&self, complete: &[TrialView<'a>]) -> (Option<ConfigKey>, Vec<TrialView<'a>>) {
+        let key = if self.baseline.is_empty() {
+            None
+        } else {
+            self.config_key(&self.baseline)
+        };
+        let trials = match &key {
+            Some(key) => complete.iter().copied().filter(|t| t.key() == *key).collect(),
+            None => Vec::new(),
+        };
+        (key, trials)
+    }
+
     /// The complete trials a `recommend` works from, or the
     /// `Error::InvalidInput` every strategy gives when there is nothing to
     /// recommend from: no objectives, or no complete trial.

@@ -500,17 +500,7 @@ struct Baseline<'a> {
 
 impl<'a> Baseline<'a> {
     fn new(profile: &Profile, complete: &[TrialView<'a>]) -> Self {
-        // A baseline that does not set every knob (to a value of its
-        // domain) matches no trial.
-        let key = if profile.baseline.is_empty() {
-            None
-        } else {
-            profile.config_key(&profile.baseline)
-        };
-        let trials: Vec<TrialView> = match &key {
-            Some(key) => complete.iter().copied().filter(|t| t.key() == *key).collect(),
-            None => Vec::new(),
-        };
+        let (key, trials) = profile.baseline_trials(complete);
         let feasible = key.is_none() || trials.iter().any(|t| profile.is_feasible(t));
         Baseline {
             key,

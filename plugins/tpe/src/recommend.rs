@@ -86,15 +86,7 @@ pub fn recommend(profile: &Profile, seed: u64) -> Result<Report, Error> {
     let front_size = chosen.len();
     chosen.truncate(MAX_FRONT);
 
-    let baseline_key = if profile.baseline.is_empty() {
-        None
-    } else {
-        profile.config_key(&profile.baseline)
-    };
-    let baseline: Vec<TrialView> = match &baseline_key {
-        Some(k) => complete.iter().copied().filter(|t| t.key() == *k).collect(),
-        None => Vec::new(),
-    };
+    let (baseline_key, baseline) = profile.baseline_trials(&complete);
 
     let proposals = chosen
         .iter()
