@@ -11,10 +11,15 @@ fn setup(env: &Env, example: &str, name: &str, seed: &str) {
         .display()
         .to_string();
     env.aiopt(&["profile", "import", &profile]).expect_code(0);
+    create(env, example, name, seed);
+}
+
+/// Another `random` study of an imported model.
+fn create(env: &Env, model: &str, name: &str, seed: &str) {
     env.aiopt(&[
         "study",
         "create",
-        example,
+        model,
         "--strategy",
         "random",
         "--name",
@@ -66,18 +71,7 @@ fn a_table_study_finds_the_best_feasible_configuration() {
 fn studies_are_reproducible_and_resume_in_steps() {
     let env = Env::new();
     setup(&env, "doc-generator", "whole", "11");
-    env.aiopt(&[
-        "study",
-        "create",
-        "doc-generator",
-        "--strategy",
-        "random",
-        "--name",
-        "steps",
-        "--seed",
-        "11",
-    ])
-    .expect_code(0);
+    create(&env, "doc-generator", "steps", "11");
     env.aiopt(&["study", "run", "whole", "--trials", "8", "--nearest"])
         .expect_code(0);
     for _ in 0..2 {
@@ -91,18 +85,7 @@ fn studies_are_reproducible_and_resume_in_steps() {
 fn a_killed_run_resumes_with_the_same_suggestions() {
     let env = Env::new();
     setup(&env, "doc-generator", "reference", "5");
-    env.aiopt(&[
-        "study",
-        "create",
-        "doc-generator",
-        "--strategy",
-        "random",
-        "--name",
-        "killed",
-        "--seed",
-        "5",
-    ])
-    .expect_code(0);
+    create(&env, "doc-generator", "killed", "5");
     // The evaluator is a command that takes a while, so the run can be
     // killed while a trial is out; it reports a metric from the config.
     let command = r#"sleep 0.15; case "$AIOPT_KNOB_STYLE" in concise) q=1;; verbose) q=2;; *) q=3;; esac; echo "{\"quality_score\": $q, \"cost_per_request_usd\": 0.1}""#;
