@@ -216,7 +216,23 @@ fn bench_tuning(root: &Path) -> Result<()> {
         .current_dir(root)
         .arg(root.join("bench/tuning/optuna_speed.py"))
         .arg(&out))?;
+    print_speed_table(&out, &version)?;
 
+    // Sample efficiency: aiopt's runs (which also write problems.json),
+    // then Optuna's on the same problems, then the report that re-checks
+    // every recorded value and summarises both.
+    run(cargo(root).args(["bench", "-p", "aiopt", "--bench", "tuning_quality"]))?;
+    for script in ["optuna_quality.py", "quality_report.py"] {
+        run(Command::new(&python)
+            .current_dir(root)
+            .arg(root.join("bench/tuning").join(script))
+            .arg(&out))?;
+    }
+    Ok(())
+}
+
+/// The speed comparison, side by side, from both tools' JSON reports.
+fn print_speed_table(out: &Path, version: &str) -> Result<()> {
     let aiopt = medians(&out.join("aiopt.json"))?;
     let optuna = medians(&out.join("optuna.json"))?;
     println!("\nsuggest(1), median ms (SYNTHETIC history, 6-knob mixed space; optuna {version})");
