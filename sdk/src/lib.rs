@@ -162,6 +162,7 @@
 
 mod config;
 mod domain;
+mod fingerprint;
 mod history;
 mod logging;
 mod profile;
@@ -281,6 +282,7 @@ pub use __private::aiopt::strategy::types::Value;
 pub use __private::aiopt::strategy::types::Workload;
 
 pub use config::{ConfigExt, ConfigKey};
+pub use fingerprint::fingerprint;
 pub use history::TrialView;
 pub use logging::log;
 pub use replicates::{group_replicates, summarize, Replicates};

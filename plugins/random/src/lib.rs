@@ -221,37 +221,13 @@ fn encode_draw(profile: &Profile, values: &[Value], row: &mut Vec<f64>) {
     );
 }
 
-/// A 64-bit fingerprint of an encoded row (one number per knob, as the
-/// history holds it), for recognising tried configurations without keys.
-///
-/// Hand-written and fixed (no `Hash`/`HashMap`, whose hasher is randomly
-/// seeded and may change between Rust releases), so it is the same in every
-/// run, natively and in the sandbox. It absorbs the row's length, then each
-/// number's bits (so `-0.0` and `0.0` differ, and a NaN matches the same
-/// NaN, as [`ConfigKey`] compares): no decoding, because within one space a
-/// number means one value of its knob (a choice's label index, a flag's 0
-/// or 1, an integer exactly). Each word is absorbed with `h = (h ^ w) * M`
-/// and `h ^= h >> 32` (`M` odd): both steps are bijections of the state, so
-/// rows differing in a single word never collide, and other collisions are
-/// as unlikely as for a random 64-bit value (about 3e-14 for a pair among
-/// 1,000 trials). 64 bits rather than 128 because wasm32 has no 128-bit
-/// multiply (it was emulated, and dominated the guest's time), and because
-/// a collision is harmless anyway (see [`suggest_continuous`]).
+/// The SDK's [`aiopt_sdk::fingerprint`] of an encoded row (one number per
+/// knob, as the history holds it): each number's bits, no decoding, because
+/// within one space a number means one value of its knob (a choice's label
+/// index, a flag's 0 or 1, an integer exactly). `-0.0` and `0.0` differ, and
+/// a NaN matches the same NaN, as [`ConfigKey`] compares.
 fn fingerprint(row: &[f64]) -> u64 {
-    const M: u64 = 0x9e37_79b9_7f4a_7c15;
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    let mut absorb = |w: u64| {
-        h = (h ^ w).wrapping_mul(M);
-        h ^= h >> 32;
-    };
-    absorb(row.len() as u64);
-    for x in row {
-        absorb(x.to_bits());
-    }
-    // Two more rounds so the last words reach every bit.
-    absorb(0);
-    absorb(0);
-    h
+    aiopt_sdk::fingerprint(row.iter().map(|x| x.to_bits()))
 }
 
 /// `take` distinct indices chosen uniformly among the `remaining` indices

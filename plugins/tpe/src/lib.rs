@@ -172,18 +172,22 @@ pub fn info() -> Info {
     }
 }
 
-/// The identity of a configuration for "already tried": grid indices for
-/// finite knobs (so near-equal stepped reals are one value), the bits of
-/// the number otherwise.
-fn key_of(space: &[&Domain], row: &[f64]) -> Vec<u64> {
-    space
-        .iter()
-        .zip(row)
-        .map(|(d, &x)| match d.grid_index_encoded(x) {
-            Some(k) => k as u64,
-            None => x.to_bits(),
-        })
-        .collect()
+/// The identity of a configuration for "already tried": the SDK's
+/// fingerprint of its grid indices for finite knobs (so near-equal stepped
+/// reals are one value) and the bits of the number otherwise. A fingerprint
+/// rather than a key per trial saves an allocation per history row; a
+/// collision can only make an untried candidate look tried, never repeat
+/// one (see `aiopt_sdk::fingerprint`).
+fn key_of(space: &[&Domain], row: &[f64]) -> u64 {
+    aiopt_sdk::fingerprint(
+        space
+            .iter()
+            .zip(row)
+            .map(|(d, &x)| match d.grid_index_encoded(x) {
+                Some(k) => k as u64,
+                None => x.to_bits(),
+            }),
+    )
 }
 
 fn encode(domains: &[&Domain], values: &[Value]) -> Vec<f64> {
@@ -213,7 +217,7 @@ pub fn suggest(profile: &Profile, count: u32, seed: u64) -> Result<Vec<Config>, 
     }
     let domains: Vec<&Domain> = profile.space.iter().map(|p| &p.domain).collect();
     let dims: Vec<Dim> = domains.iter().map(|d| Dim::new(d)).collect();
-    let mut tried: BTreeSet<Vec<u64>> = profile
+    let mut tried: BTreeSet<u64> = profile
         .trials()
         .filter(|t| t.values.len() == domains.len())
         .map(|t| key_of(&domains, t.values))
@@ -291,7 +295,7 @@ fn pick_tpe(
     l: &Parzen,
     g: &Parzen,
     domains: &[&Domain],
-    tried: &BTreeSet<Vec<u64>>,
+    tried: &BTreeSet<u64>,
     n_candidates: u64,
     rng: &mut Rng,
 ) -> Option<Vec<Value>> {
@@ -322,7 +326,7 @@ fn pick_tpe(
 fn pick_random(
     profile: &Profile,
     domains: &[&Domain],
-    tried: &BTreeSet<Vec<u64>>,
+    tried: &BTreeSet<u64>,
     rng: &mut Rng,
 ) -> Option<Vec<Value>> {
     for _ in 0..MAX_RANDOM_ATTEMPTS {
