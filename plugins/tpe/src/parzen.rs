@@ -286,10 +286,15 @@ impl<'a> Parzen<'a> {
                         .zip(&sigma)
                         .map(|(&mu, &s)| ln_normal_mass(lo, hi, mu, s))
                         .collect();
+                    // Most kernels of a long history sit at the floor
+                    // width: reuse its log rather than one `ln` each.
+                    let floor = sigma.iter().copied().fold(f64::INFINITY, f64::min);
+                    let ln_floor = floor.ln();
+                    let ln_sigma = |s: f64| if s == floor { ln_floor } else { s.ln() };
                     let ln_norm = sigma
                         .iter()
                         .zip(&ln_mass)
-                        .map(|(s, m)| -s.ln() - LN_SQRT_2PI - m)
+                        .map(|(&s, m)| -ln_sigma(s) - LN_SQRT_2PI - m)
                         .collect();
                     let inv_sigma = sigma.iter().map(|s| 1.0 / s).collect();
                     DimModel::Numeric {
@@ -490,14 +495,14 @@ fn neighbour_sigmas(mus: &[f64], lo: f64, hi: f64) -> Vec<f64> {
     let n = mus.len();
     let range = (hi - lo).max(f64::MIN_POSITIVE);
     let min_sigma = range / (100.0f64).min(n as f64 + 2.0);
-    let mut order: Vec<usize> = (0..n).collect();
-    order.sort_by(|&x, &y| mus[x].total_cmp(&mus[y]));
+    let mut order: Vec<(f64, usize)> = mus.iter().copied().zip(0..).collect();
+    order.sort_unstable_by(|x, y| x.0.total_cmp(&y.0).then(x.1.cmp(&y.1)));
     let sorted: Vec<f64> = std::iter::once(lo)
-        .chain(order.iter().map(|&i| mus[i]))
+        .chain(order.iter().map(|&(mu, _)| mu))
         .chain([hi])
         .collect();
     let mut sigma = vec![range; n + 1];
-    for (rank, &i) in order.iter().enumerate() {
+    for (rank, &(_, i)) in order.iter().enumerate() {
         let left = sorted[rank + 1] - sorted[rank];
         let right = sorted[rank + 2] - sorted[rank + 1];
         let gap = match (n >= 2, rank) {
@@ -512,12 +517,22 @@ fn neighbour_sigmas(mus: &[f64], lo: f64, hi: f64) -> Vec<f64> {
 
 const LN_SQRT_2PI: f64 = 0.918_938_533_204_672_8;
 
+/// `ln Σ e^t`; terms more than [`PRUNE_BELOW`] under the largest skip their
+/// `exp` (a software routine in wasm32), changing the sum by less than
+/// `n · e^-30` relatively.
 fn log_sum_exp(terms: &[f64]) -> f64 {
     let m = terms.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     if !m.is_finite() {
         return m;
     }
-    m + terms.iter().map(|t| (t - m).exp()).sum::<f64>().ln()
+    let floor = -PRUNE_BELOW;
+    m + terms
+        .iter()
+        .map(|t| t - m)
+        .filter(|&d| d > floor)
+        .map(f64::exp)
+        .sum::<f64>()
+        .ln()
 }
 
 /// `erfc(x)` with fractional error below 1.2e-7 everywhere (Numerical
@@ -575,7 +590,14 @@ fn ln_cell_mass(za: f64, zb: f64) -> f64 {
 /// inside the bounds and at most as wide as the range, so this is at least
 /// `ln 0.38`: no underflow.
 fn ln_normal_mass(lo: f64, hi: f64, mu: f64, sigma: f64) -> f64 {
-    normal_mass((lo - mu) / sigma, (hi - mu) / sigma).max(1e-300).ln()
+    let (za, zb) = ((lo - mu) / sigma, (hi - mu) / sigma);
+    // Beyond 9 sigmas on both sides the missing mass is below 1e-18: the
+    // log is 0 to double precision, so skip the two erfc calls (most
+    // kernels of a long history are narrow and far from the bounds).
+    if za < -9.0 && zb > 9.0 {
+        return 0.0;
+    }
+    normal_mass(za, zb).max(1e-300).ln()
 }
 
 /// A draw from `N(mu, sigma)` truncated to `[lo, hi]`, by rejection (the
