@@ -179,15 +179,17 @@ pub fn info() -> Info {
 /// collision can only make an untried candidate look tried, never repeat
 /// one (see `aiopt_sdk::fingerprint`).
 fn key_of(space: &[&Domain], row: &[f64]) -> u64 {
-    aiopt_sdk::fingerprint(
-        space
-            .iter()
-            .zip(row)
-            .map(|(d, &x)| match d.grid_index_encoded(x) {
-                Some(k) => k as u64,
-                None => x.to_bits(),
-            }),
-    )
+    aiopt_sdk::fingerprint(space.iter().zip(row).map(|(d, &x)| match d {
+        // Only a stepped real can hold two encodings of one grid
+        // value; every other knob's number is exact (a label index,
+        // 0 or 1, an integer), and its bits skip grid_index's checks
+        // (this runs once per history row and knob).
+        Domain::Real(r) if r.step.is_some() => match d.grid_index_encoded(x) {
+            Some(k) => k as u64,
+            None => x.to_bits(),
+        },
+        _ => x.to_bits(),
+    }))
 }
 
 fn encode(domains: &[&Domain], values: &[Value]) -> Vec<f64> {

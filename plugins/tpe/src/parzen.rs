@@ -438,10 +438,10 @@ impl<'a> Parzen<'a> {
                     let ln_width = (b - a).max(f64::MIN_POSITIVE).ln();
                     for i in 0..kernels {
                         let mu = mus[i];
-                        let gap = (a - mu).max(mu - b).max(0.0);
+                        let gap = larger(larger(a - mu, mu - b), 0.0);
                         let z = gap * inv_sigma[i];
                         let ln_peak = ln_norm[i] + ln_mass[i];
-                        let term = (ln_width + ln_peak - 0.5 * z * z).min(0.0) - ln_mass[i];
+                        let term = smaller(ln_width + ln_peak - 0.5 * z * z, 0.0) - ln_mass[i];
                         bound[i] += term;
                         cell_bound[i] += term;
                     }
@@ -515,13 +515,36 @@ fn neighbour_sigmas(mus: &[f64], lo: f64, hi: f64) -> Vec<f64> {
     sigma
 }
 
+/// `max(a, b)` for numbers that are not NaN, as a compare and select:
+/// `f64::max` keeps IEEE maxNum's NaN rule, which wasm's `f64.max` lacks,
+/// so in wasm32 it is a call into libm's `fmax`, and that call was 5% of a
+/// suggestion's time.
+#[inline]
+fn larger(a: f64, b: f64) -> f64 {
+    if a > b {
+        a
+    } else {
+        b
+    }
+}
+
+/// `min(a, b)` for numbers that are not NaN; see [`larger`].
+#[inline]
+fn smaller(a: f64, b: f64) -> f64 {
+    if a < b {
+        a
+    } else {
+        b
+    }
+}
+
 const LN_SQRT_2PI: f64 = 0.918_938_533_204_672_8;
 
 /// `ln Σ e^t`; terms more than [`PRUNE_BELOW`] under the largest skip their
 /// `exp` (a software routine in wasm32), changing the sum by less than
 /// `n · e^-30` relatively.
 fn log_sum_exp(terms: &[f64]) -> f64 {
-    let m = terms.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let m = terms.iter().copied().fold(f64::NEG_INFINITY, larger);
     if !m.is_finite() {
         return m;
     }
@@ -557,9 +580,17 @@ fn erfc(x: f64) -> f64 {
     }
 }
 
-/// Upper tail `P(Z > z)` of the standard normal.
+/// Upper tail `P(Z > z)` of the standard normal; exactly 0 or 1 beyond 9
+/// (the tail there is below 1e-18), which saves the `exp` for the far side
+/// of most kernels.
 fn upper(z: f64) -> f64 {
-    0.5 * erfc(z / std::f64::consts::SQRT_2)
+    if z > 9.0 {
+        0.0
+    } else if z < -9.0 {
+        1.0
+    } else {
+        0.5 * erfc(z / std::f64::consts::SQRT_2)
+    }
 }
 
 /// `P(za < Z < zb)`, computed from the tails so it keeps its precision far
