@@ -145,6 +145,58 @@ def spread(values):
             "q75": percentile(values, 0.75)}
 
 
+def mann_whitney_p(a, b):
+    """Two-sided p-value of the Mann-Whitney U test that `a` and `b` come
+    from the same distribution (normal approximation with tie and continuity
+    corrections; fine for 20 seeds a side, and no scipy needed)."""
+    n1, n2 = len(a), len(b)
+    pooled = sorted((v, i) for i, v in enumerate(list(a) + list(b)))
+    ranks = [0.0] * (n1 + n2)
+    ties = 0
+    i = 0
+    while i < len(pooled):
+        j = i
+        while j + 1 < len(pooled) and pooled[j + 1][0] == pooled[i][0]:
+            j += 1
+        for k in range(i, j + 1):
+            ranks[pooled[k][1]] = (i + j) / 2 + 1
+        ties += (j - i + 1) ** 3 - (j - i + 1)
+        i = j + 1
+    u = sum(ranks[:n1]) - n1 * (n1 + 1) / 2
+    n = n1 + n2
+    variance = n1 * n2 / 12 * ((n + 1) - ties / (n * (n - 1)))
+    if variance <= 0:
+        return 1.0
+    z = max(abs(u - n1 * n2 / 2) - 0.5, 0.0) / math.sqrt(variance)
+    return math.erfc(z / math.sqrt(2))
+
+
+# the head-to-head comparison every row reports
+HEAD_TO_HEAD = ("aiopt-tpe", "optuna-tpe")
+SIGNIFICANCE = 0.05
+
+
+def head_to_head(samples, better):
+    """Which of HEAD_TO_HEAD is better on these per-seed samples, if the
+    difference is significant; `better` is min (regret) or max (HV)."""
+    ours, theirs = HEAD_TO_HEAD
+    if ours not in samples or theirs not in samples:
+        return None
+    p = mann_whitney_p(samples[ours], samples[theirs])
+    m_ours, m_theirs = percentile(samples[ours], 0.5), percentile(samples[theirs], 0.5)
+    if p >= SIGNIFICANCE or m_ours == m_theirs:
+        return {"better": None, "p": p}
+    return {"better": ours if better(m_ours, m_theirs) == m_ours else theirs, "p": p}
+
+
+def head_to_head_cell(h2h):
+    if h2h is None:
+        return "–"
+    if h2h["better"] is None:
+        return f"no significant difference (p = {h2h['p']:.2f})"
+    return f"{h2h['better']} (p = {h2h['p']:.3f})"
+
+
 def normalized(spec, values):
     """Both objectives as minimisation, 0 = best bound, 1 = worst bound."""
     out = []
@@ -187,7 +239,7 @@ def single_summary(data, runs):
         samplers = sorted(by_sampler, key=column_key)
         checkpoints = []
         for c in spec["checkpoints"]:
-            stats = {}
+            stats, samples = {}, {}
             for sampler in samplers:
                 regrets = []
                 for run in by_sampler[sampler]:
@@ -200,8 +252,10 @@ def single_summary(data, runs):
                               f"{spec['optimum']!r}; regret clamped to 0", file=sys.stderr)
                     regrets.append(max(regret, 0.0))
                 stats[sampler] = spread(regrets)
+                samples[sampler] = regrets
             name, tied = winner({s: v["median"] for s, v in stats.items()}, min)
-            checkpoints.append({"trials": c, "regret": stats, "winner": name, "tied": tied})
+            checkpoints.append({"trials": c, "regret": stats, "winner": name, "tied": tied,
+                                "head_to_head": head_to_head(samples, min)})
         rows.append({"problem": spec["name"], "optimum": spec["optimum"], "note": spec.get("note"),
                      "samplers": samplers, "checkpoints": checkpoints})
     return rows
@@ -224,7 +278,7 @@ def multi_summary(data, runs):
         rows.append({"problem": spec["name"], "budget": spec["budget"],
                      "true_hypervolume": spec["true_hypervolume"],
                      "note": spec.get("note"), "samplers": samplers, "hypervolume": stats,
-                     "winner": name, "tied": tied})
+                     "winner": name, "tied": tied, "head_to_head": head_to_head(volumes, max)})
     return rows
 
 
@@ -276,14 +330,16 @@ def markdown(data, versions, single, multi, seconds):
         lines += [
             "## Single objective: regret (best value so far − optimum), median [q25, q75] over seeds",
             "",
-            "| problem | trials | " + " | ".join(samplers) + " | winner |",
-            "|---|---:|" + "---|" * len(samplers) + "---|",
+            "| problem | trials | " + " | ".join(samplers) + " | winner (median) | "
+            + " vs ".join(HEAD_TO_HEAD) + " |",
+            "|---|---:|" + "---|" * len(samplers) + "---|---|",
         ]
         for row in single:
             for cp in row["checkpoints"]:
                 cells = [cell(cp["regret"][s]) if s in cp["regret"] else "–" for s in samplers]
                 lines.append(f"| {row['problem']} | {cp['trials']} | " + " | ".join(cells)
-                             + f" | {winner_cell(cp['winner'], cp['tied'])} |")
+                             + f" | {winner_cell(cp['winner'], cp['tied'])} | "
+                             + f"{head_to_head_cell(cp['head_to_head'])} |")
             if row["note"]:
                 notes.append(f"- {row['problem']}: {row['note']}")
         lines.append("")
@@ -296,15 +352,17 @@ def markdown(data, versions, single, multi, seconds):
             "Objectives normalised to [0, 1] by each problem's bounds (0 = best), reference point "
             f"({REFERENCE[0]}, {REFERENCE[1]}).",
             "",
-            "| problem | trials | true HV | " + " | ".join(samplers) + " | winner |",
-            "|---|---:|---:|" + "---|" * len(samplers) + "---|",
+            "| problem | trials | true HV | " + " | ".join(samplers) + " | winner (median) | "
+            + " vs ".join(HEAD_TO_HEAD) + " |",
+            "|---|---:|---:|" + "---|" * len(samplers) + "---|---|",
         ]
         for row in multi:
             cells = [f"{cell(row['hypervolume'][s])} ×{fmt(row['hypervolume'][s]['ratio'])}"
                      if s in row["hypervolume"] else "–" for s in samplers]
             lines.append(f"| {row['problem']} | {row['budget']} | {fmt(row['true_hypervolume'])} | "
                          + " | ".join(cells)
-                         + f" | {winner_cell(row['winner'], row['tied'])} |")
+                         + f" | {winner_cell(row['winner'], row['tied'])} | "
+                         + f"{head_to_head_cell(row['head_to_head'])} |")
             if row["note"]:
                 notes.append(f"- {row['problem']}: {row['note']}")
         lines.append("")
