@@ -2,10 +2,11 @@
 //!
 //! With one objective the order is by its value (negated when maximised).
 //! With several it is MOTPE's: non-dominated sorting into fronts, and within
-//! a front by crowding distance (the most isolated first, so the good group
-//! spreads along the front rather than clustering; Optuna's MOTPE also
-//! weights the good kernels by hypervolume contribution, which is not done
-//! here: every kernel gets the default weights). Constraints come first
+//! a front, with two objectives, greedy hypervolume subset selection (as
+//! Optuna 5 breaks the tie at the good group's boundary); with three or
+//! more, crowding distance (the most isolated first, so the good group
+//! spreads along the front rather than clustering). The good kernels get
+//! uniform weights, as in Optuna 5's MOTPE. Constraints come first
 //! either way (Optuna's constrained TPE): feasible trials that measured
 //! every objective, then feasible ones that did not, then infeasible ones by
 //! total violation. Ties keep history order, so the ranking is
@@ -132,6 +133,72 @@ fn crowding(points: &[Vec<f64>], members: &[usize]) -> Vec<f64> {
     dist
 }
 
+/// Members of one front of two objectives (mutually non-dominated, both
+/// minimised) in greedy hypervolume-subset-selection order: each next one
+/// adds the most hypervolume to those before it. Optuna's MOTPE breaks the
+/// tie at the good group's boundary front the same way (HSSP, with the
+/// reference point at 1.1 times the front's worst values), so the good group
+/// is the subset that covers the most of the front, not only its spread.
+///
+/// In a 2-D front sorted by the first objective, a point's contribution to
+/// a selected set is the rectangle up to its nearest selected neighbours
+/// (or the reference point), so each round is two linear sweeps: O(k²).
+fn hypervolume_order(points: &[Vec<f64>], members: &[usize]) -> Vec<usize> {
+    let mut sorted: Vec<usize> = members.to_vec();
+    sorted.sort_by(|&a, &b| {
+        points[a][0]
+            .total_cmp(&points[b][0])
+            .then(points[a][1].total_cmp(&points[b][1]))
+            .then(a.cmp(&b))
+    });
+    let reference = |k: usize| {
+        let worst = sorted.iter().map(|&i| points[i][k]).fold(f64::NEG_INFINITY, f64::max);
+        let r = (1.1 * worst).max(0.9 * worst);
+        if r == 0.0 {
+            1e-12
+        } else {
+            r
+        }
+    };
+    let (r0, r1) = (reference(0), reference(1));
+    let k = sorted.len();
+    let mut selected = vec![false; k];
+    let mut order = Vec::with_capacity(k);
+    let mut ceiling = vec![r1; k];
+    let mut wall = vec![r0; k];
+    for _ in 0..k {
+        // Nearest selected neighbour's second objective to the left and
+        // first objective to the right.
+        let mut last = r1;
+        for w in 0..k {
+            ceiling[w] = last;
+            if selected[w] {
+                last = points[sorted[w]][1];
+            }
+        }
+        let mut last = r0;
+        for w in (0..k).rev() {
+            wall[w] = last;
+            if selected[w] {
+                last = points[sorted[w]][0];
+            }
+        }
+        let gain = |w: usize| {
+            let p = &points[sorted[w]];
+            (wall[w] - p[0]).max(0.0) * (ceiling[w] - p[1]).max(0.0)
+        };
+        let Some(best) = (0..k)
+            .filter(|&w| !selected[w])
+            .max_by(|&a, &b| gain(a).total_cmp(&gain(b)).then(b.cmp(&a)))
+        else {
+            break;
+        };
+        selected[best] = true;
+        order.push(sorted[best]);
+    }
+    order
+}
+
 /// The history split by role, complete trials ranked best first.
 pub(crate) fn split_input(profile: &Profile) -> Split {
     let columns = objective_columns(profile);
@@ -165,19 +232,27 @@ pub(crate) fn split_input(profile: &Profile) -> Split {
     let mut ranked: Vec<usize> = if columns.len() >= 2 {
         let points: Vec<Vec<f64>> = measured.iter().map(|(_, v)| v.clone()).collect();
         let front = fronts(&points);
-        let mut crowd = vec![0.0; points.len()];
+        // Within a front: hypervolume-greedy position with two objectives,
+        // otherwise the most crowding distance first.
+        let mut within = vec![0.0; points.len()];
         let levels = front.iter().copied().max().map_or(0, |m| m + 1);
         for level in 0..levels {
             let members: Vec<usize> = (0..points.len()).filter(|&i| front[i] == level).collect();
-            for (&i, d) in members.iter().zip(crowding(&points, &members)) {
-                crowd[i] = d;
+            if columns.len() == 2 {
+                for (position, i) in hypervolume_order(&points, &members).into_iter().enumerate() {
+                    within[i] = position as f64;
+                }
+            } else {
+                for (&i, d) in members.iter().zip(crowding(&points, &members)) {
+                    within[i] = -d;
+                }
             }
         }
         let mut order: Vec<usize> = (0..points.len()).collect();
         order.sort_by(|&a, &b| {
             front[a]
                 .cmp(&front[b])
-                .then(crowd[b].partial_cmp(&crowd[a]).unwrap_or(Ordering::Equal))
+                .then(within[a].partial_cmp(&within[b]).unwrap_or(Ordering::Equal))
                 .then(a.cmp(&b))
         });
         order.into_iter().map(|i| measured[i].0).collect()
@@ -201,5 +276,22 @@ pub(crate) fn split_input(profile: &Profile) -> Split {
         ranked,
         pruned,
         running,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hypervolume_order_takes_the_knee_first_and_a_near_duplicate_last() {
+        // Reference (1.1, 1.1). Alone, the knee (0.5, 0.5) covers the most;
+        // then the two extremes add 0.05 each (the first by position wins
+        // the tie); the point next to the knee adds least.
+        let points = vec![vec![0.0, 1.0], vec![0.5, 0.5], vec![1.0, 0.0], vec![0.45, 0.55]];
+        assert_eq!(hypervolume_order(&points, &[0, 1, 2, 3]), [1, 0, 2, 3]);
+        // Crowding distance would put both extremes first.
+        let crowd = crowding(&points, &[0, 1, 2, 3]);
+        assert!(crowd[0].is_infinite() && crowd[2].is_infinite());
     }
 }
