@@ -40,6 +40,7 @@
 
 #![forbid(unsafe_code)]
 
+mod importance;
 mod parzen;
 mod rank;
 mod recommend;

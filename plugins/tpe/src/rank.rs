@@ -152,7 +152,10 @@ fn hypervolume_order(points: &[Vec<f64>], members: &[usize]) -> Vec<usize> {
             .then(a.cmp(&b))
     });
     let reference = |k: usize| {
-        let worst = sorted.iter().map(|&i| points[i][k]).fold(f64::NEG_INFINITY, f64::max);
+        let worst = sorted
+            .iter()
+            .map(|&i| points[i][k])
+            .fold(f64::NEG_INFINITY, f64::max);
         let r = (1.1 * worst).max(0.9 * worst);
         if r == 0.0 {
             1e-12

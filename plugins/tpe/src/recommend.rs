@@ -1,14 +1,11 @@
 //! `recommend`: the best feasible measured configuration (one objective) or
 //! the Pareto front (several), with intervals and reasons.
 
-use std::collections::BTreeMap;
-
 use aiopt_sdk::{
     group_replicates, summarize, ConfigKey, Error, Estimate, Profile, Proposal, Replicates as Group, Report,
     TrialState, TrialView,
 };
 
-use crate::parzen::Dim;
 use crate::rank::{dominates, objective_columns};
 
 /// The most proposals a Pareto front is reported with.
@@ -226,13 +223,9 @@ fn proposal(
     }
 }
 
-/// Which knobs matter, as a sentence: for the first objective over the
-/// feasible complete trials, the share of its variance each knob explains
-/// on its own (the correlation ratio η²: between-bin variance over total
-/// variance, where a bin is a label or grid value when the knob has at most
-/// 10, else one of 4 quantile bins of the transformed value), normalised to
-/// sum to 100%. A simple variance decomposition in the spirit of fANOVA
-/// main effects; `None` with fewer than 8 trials or no spread.
+/// Which knobs matter, as a sentence: PED-ANOVA shares (module
+/// `importance`) for the first objective over the feasible complete
+/// trials, the top three named; `None` with too few trials.
 pub(crate) fn importance(profile: &Profile, complete: &[TrialView]) -> Option<String> {
     let objective = profile.objectives.first()?;
     let column = profile.metric_index(&objective.metric)?;
@@ -241,67 +234,16 @@ pub(crate) fn importance(profile: &Profile, complete: &[TrialView]) -> Option<St
         .filter(|t| profile.is_feasible(t) && t.values.len() == profile.space.len())
         .filter_map(|t| t.metric_at(column).filter(|v| v.is_finite()).map(|v| (t, v)))
         .collect();
-    if rows.len() < 8 {
-        return None;
-    }
-    let n = rows.len() as f64;
-    let mean = rows.iter().map(|r| r.1).sum::<f64>() / n;
-    let total: f64 = rows.iter().map(|r| (r.1 - mean).powi(2)).sum();
-    if total <= 0.0 {
-        return None;
-    }
-    let mut shares: Vec<(f64, &str)> = profile
-        .space
-        .iter()
-        .enumerate()
-        .map(|(j, p)| {
-            let dim = Dim::new(&p.domain);
-            let few = p.domain.cardinality().is_some_and(|c| c <= 10);
-            let xs: Vec<f64> = rows.iter().map(|r| dim.transform(r.0.values[j])).collect();
-            let mut sorted = xs.clone();
-            sorted.sort_by(f64::total_cmp);
-            let bins: Vec<usize> = if few {
-                // Each grid value or label is a bin: the rank of the
-                // distinct value.
-                sorted.dedup();
-                xs.iter().map(|x| sorted.partition_point(|d| d < x)).collect()
-            } else {
-                xs.iter()
-                    .map(|x| (sorted.partition_point(|s| s < x) * 4 / sorted.len()).min(3))
-                    .collect()
-            };
-            let mut sums: BTreeMap<usize, (f64, f64)> = BTreeMap::new();
-            for (&b, r) in bins.iter().zip(&rows) {
-                let e = sums.entry(b).or_insert((0.0, 0.0));
-                e.0 += r.1;
-                e.1 += 1.0;
-            }
-            // Epsilon-squared: η² corrected for the between-bin variance
-            // that `bins - 1` degrees of freedom show by chance.
-            let between: f64 = sums.values().map(|(s, c)| c * (s / c - mean).powi(2)).sum();
-            let within = total - between;
-            let k = sums.len() as f64;
-            let chance = if n > k {
-                (k - 1.0) * within / (n - k)
-            } else {
-                between
-            };
-            let between = (between - chance).max(0.0);
-            (between / total, p.name.as_str())
-        })
-        .collect();
-    let sum: f64 = shares.iter().map(|s| s.0).sum();
-    if sum <= 0.0 {
-        return None;
-    }
-    shares.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(b.1)));
+    let minimize = objective.direction == aiopt_sdk::Direction::Minimize;
+    let shares = crate::importance::ped_anova(profile, &rows, minimize)?;
     let parts: Vec<String> = shares
         .iter()
         .take(3)
-        .map(|(s, name)| format!("{name} explains {:.0}%", 100.0 * s / sum))
+        .map(|(s, name)| format!("{name} {:.0}%", 100.0 * s))
         .collect();
     Some(format!(
-        "Knob importance for {} (share of explained variance over {} feasible trials): {}.",
+        "Knob importance for {} (PED-ANOVA: how differently the best 10% of {} feasible trials are \
+         spread over each knob than all of them): {}.",
         objective.metric,
         rows.len(),
         parts.join(", ")

@@ -423,7 +423,65 @@ fn importance_names_the_knob_that_matters() {
         .iter()
         .find(|n| n.contains("importance"))
         .expect("importance note");
-    assert!(note.contains(": big explains 100%, small explains 0%"), "{note}");
+    assert!(note.contains(": big 100%, small 0%."), "{note}");
+}
+
+#[test]
+fn importance_finds_the_choice_that_matters_among_noise() {
+    let mut p = profile(vec![
+        real("noise", 0.0, 1.0, false, None),
+        Param::new("model", Domain::choice(["a", "b", "c"])),
+        real("lr", 1e-4, 1e-1, true, None),
+    ]);
+    let mut rng = Rng::new(5);
+    // 300 trials: a top group of 30, so a noise knob's best values are not
+    // clustered by chance (PED-ANOVA over a handful of top trials is noisy).
+    for i in 0..300u32 {
+        let label = ["a", "b", "c"][i as usize % 3];
+        // Only model "c" reaches the best losses; the other knobs are noise.
+        let loss = if label == "c" { 0.0 } else { 1.0 } + 0.1 * rng.f64();
+        let values = [
+            Value::Real(rng.f64()),
+            Value::Choice(label.into()),
+            Value::Real(1e-4 * 1e3f64.powf(rng.f64())),
+        ];
+        p.push_trial(i, TrialState::Complete, &values, &[("loss", loss)]);
+    }
+    let r = recommend(&p, 0).unwrap();
+    let note = r
+        .notes
+        .iter()
+        .find(|n| n.contains("importance"))
+        .expect("importance note");
+    assert!(
+        note.contains("PED-ANOVA") && note.contains("of 300 feasible trials"),
+        "{note}"
+    );
+    let share = |name: &str| -> f64 {
+        let rest = note.split_once(&format!("{name} ")).expect("knob named").1;
+        rest.split('%')
+            .next()
+            .and_then(|x| x.parse().ok())
+            .expect("a percentage")
+    };
+    assert!(share("model") >= 80.0, "{note}");
+    assert!(share("noise") <= 10.0 && share("lr") <= 10.0, "{note}");
+}
+
+#[test]
+fn importance_needs_enough_trials_for_a_top_group() {
+    let mut p = profile(vec![int("a", 0, 9, false, None)]);
+    for i in 0..20u32 {
+        p.push_trial(
+            i,
+            TrialState::Complete,
+            &[Value::Integer(i64::from(i % 10))],
+            &[("loss", f64::from(i))],
+        );
+    }
+    // 20 trials: the best 10% are 2, below the 3 the comparison needs.
+    let r = recommend(&p, 0).unwrap();
+    assert!(!r.notes.iter().any(|n| n.contains("importance")), "{:?}", r.notes);
 }
 
 #[test]
