@@ -383,3 +383,71 @@ fn a_run_stops_when_the_space_is_exhausted() {
     let reason = shown["trials"][6]["reason"].as_str().unwrap();
     assert!(reason.starts_with("search space exhausted"), "{reason}");
 }
+
+/// A 10 × 10 grid, every point measured: loss is a bowl with its minimum 0
+/// at (a, b) = (7, 2), and a `quality` that is at most 1.
+fn write_grid_profile(env: &Env, extra: &str) -> String {
+    let mut csv = String::from("a,b,loss,quality\n");
+    for a in 0..10 {
+        for b in 0..10 {
+            let loss = (a - 7) * (a - 7) + (b - 2) * (b - 2);
+            csv.push_str(&format!("{a},{b},{loss},{}\n", 1.0 / (1.0 + f64::from(loss))));
+        }
+    }
+    std::fs::write(env.dir.path().join("grid.csv"), csv).unwrap();
+    let toml = format!(
+        "name = \"grid\"\nkind = \"test\"\n\n\
+         [[space]]\nname = \"a\"\ntype = \"integer\"\nlow = 0\nhigh = 9\n\n\
+         [[space]]\nname = \"b\"\ntype = \"integer\"\nlow = 0\nhigh = 9\n\n\
+         [baseline]\na = 0\nb = 9\n\n\
+         [[objectives]]\nmetric = \"loss\"\ndirection = \"minimize\"\n\n\
+         {extra}\
+         [data]\nobservations = \"grid.csv\"\n"
+    );
+    let path = env.dir.path().join("grid.toml");
+    std::fs::write(&path, toml).unwrap();
+    path.display().to_string()
+}
+
+#[test]
+fn tpe_finds_the_optimum_of_a_small_discrete_problem_within_a_budget() {
+    let env = Env::new();
+    let profile = write_grid_profile(&env, "");
+    // 30 of 100 configurations (10 of them random start-up trials): random
+    // search would find the single optimum with probability 0.3.
+    let run = env.aiopt(&[
+        "optimize", &profile, "--type", "tuning", "--trials", "30", "--seed", "1",
+    ]);
+    run.expect_code(0);
+    let best = env.aiopt(&["study", "best", "grid-optimize-1", "--json"]).json();
+    assert_eq!(best["config"]["a"], 7, "{best}");
+    assert_eq!(best["config"]["b"], 2, "{best}");
+    assert_eq!(best["metrics"][0], serde_json::json!(["loss", 0.0]), "{best}");
+}
+
+#[test]
+fn a_constraint_no_configuration_meets_is_explained_not_a_crash() {
+    let env = Env::new();
+    let profile = write_grid_profile(&env, "[[constraints]]\nmetric = \"quality\"\nlow = 2.0\n\n");
+    let run = env.aiopt(&["optimize", &profile, "--type", "tuning", "--trials", "12"]);
+    run.expect_code(9);
+    let err = run.stderr();
+    assert!(
+        err.contains("no configuration satisfies the constraints (quality >= 2): all 12 complete trials"),
+        "{err}"
+    );
+    assert!(err.contains("the closest was trial "), "{err}");
+    assert!(
+        err.contains("None of the profile's 100 measured configurations satisfies them either"),
+        "{err}"
+    );
+    // The trials are kept, and `study best` explains the same way.
+    let best = env.aiopt(&["study", "best", "grid-optimize-1"]);
+    best.expect_code(9);
+    assert!(
+        best.stderr()
+            .contains("no configuration satisfies the constraints"),
+        "{}",
+        best.stderr()
+    );
+}

@@ -5,6 +5,7 @@ use crate::profile::ProfileError;
 use crate::runtime::registry::RegistryError;
 use crate::runtime::{CallFailure, RuntimeError};
 use crate::store::StoreError;
+use crate::study::NoFeasibleTrial;
 
 /// A process exit status with a documented meaning.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,6 +28,9 @@ pub enum ExitCode {
     NotFound = 7,
     /// A user command measuring a configuration failed, timed out or printed no metrics.
     EvaluationFailed = 8,
+    /// No complete trial satisfies the profile's constraints (the message
+    /// names them, the closest trial, and whether any observation does).
+    NoFeasibleTrial = 9,
     FuelExhausted = 10,
     Timeout = 11,
     MemoryLimit = 12,
@@ -41,6 +45,9 @@ pub fn exit_code(error: &anyhow::Error) -> ExitCode {
     for cause in error.chain() {
         if cause.downcast_ref::<ProfileError>().is_some() {
             return ExitCode::DataError;
+        }
+        if cause.downcast_ref::<NoFeasibleTrial>().is_some() {
+            return ExitCode::NoFeasibleTrial;
         }
         if cause.downcast_ref::<EvalError>().is_some() {
             return ExitCode::EvaluationFailed;

@@ -254,7 +254,7 @@ pub fn run(db: &Path, data_dir: &Path, command: StudyCommand) -> anyhow::Result<
             let profile = store.profile_by_id(study.profile_id)?.profile;
             let trials = store.study_trials(study.id)?;
             let best = best_trial(&profile, &trials).ok_or_else(|| {
-                anyhow::anyhow!("study `{}` has no complete feasible trial yet", study.name)
+                study::feasibility::no_feasible_trial(&study.name, &profile, &trials, false)
             })?;
             if json {
                 outln!("{}", serde_json::to_string_pretty(best)?);
@@ -355,8 +355,8 @@ fn run_study(
             }
         }
         None => outln!(
-            "no complete feasible trial among {} (see `aiopt study show {}`)",
-            all.len(),
+            "{} (see `aiopt study show {}`)",
+            study::feasibility::no_feasible_trial(&study.name, profile, &all, false),
             study.name
         ),
     }
@@ -366,14 +366,7 @@ fn run_study(
 /// The best complete trial that satisfies every constraint, by the first
 /// objective; constrained-out trials are never reported as best.
 pub fn best_trial<'t>(profile: &profile::Profile, trials: &'t [StudyTrial]) -> Option<&'t StudyTrial> {
-    let feasible = |t: &&StudyTrial| {
-        profile.constraints.iter().all(|c| {
-            t.metrics
-                .iter()
-                .find(|(m, _)| *m == c.metric)
-                .is_some_and(|(_, v)| c.low.is_none_or(|l| *v >= l) && c.high.is_none_or(|h| *v <= h))
-        })
-    };
+    let feasible = |t: &&StudyTrial| study::feasibility::is_feasible(&profile.constraints, &t.metrics);
     let objective = profile.objectives.first()?;
     trials
         .iter()
@@ -543,7 +536,9 @@ pub fn optimize(
         &evaluator,
     )?;
     let all = store.study_trials(study.id)?;
-    if let Some(best) = best_trial(&profile, &all) {
+    let best = best_trial(&profile, &all)
+        .ok_or_else(|| study::feasibility::no_feasible_trial(&study.name, &profile, &all, true))?;
+    {
         let baseline = evaluator.evaluate(&profile.baseline).ok();
         outln!("\nbefore → after (baseline → best trial {}):", best.number);
         for (metric, after) in &best.metrics {

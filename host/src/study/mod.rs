@@ -5,8 +5,10 @@
 //! where it was.
 
 mod evaluate;
+pub mod feasibility;
 
 pub use evaluate::{Evaluator, TableEvaluator};
+pub use feasibility::NoFeasibleTrial;
 
 use std::time::Duration;
 
