@@ -19,13 +19,20 @@ pub struct NoFeasibleTrial {
     /// `(feasible, all)` among the profile's observations, when the study
     /// measures against them (the table evaluator).
     pub observations: Option<(usize, usize)>,
+    /// How many trials failed, and the first one's reason.
+    pub failed: (usize, Option<String>),
 }
 
 impl NoFeasibleTrial {
     fn explain(&self) -> String {
-        let mut text = if self.complete == 0 {
-            format!("study `{}` has no complete trial yet", self.study)
-        } else if self.constraints.is_empty() {
+        if self.complete == 0 {
+            let mut text = format!("study `{}` has no complete trial yet", self.study);
+            if let (n, Some(reason)) = &self.failed {
+                text.push_str(&format!(": {n} failed, the first because {reason}"));
+            }
+            return text;
+        }
+        let mut text = if self.constraints.is_empty() {
             format!(
                 "study `{}`: none of its {} complete trials measured the objective",
                 self.study, self.complete
@@ -128,11 +135,56 @@ pub fn no_feasible_trial(
             .count();
         (feasible, profile.trials.len())
     });
+    let failed: Vec<&StudyTrial> = trials.iter().filter(|t| t.state == TrialState::Failed).collect();
+    let first_failure = failed.first().and_then(|t| t.reason.clone());
     NoFeasibleTrial {
+        failed: (failed.len(), first_failure),
         study: study.to_string(),
         constraints: describe(&profile.constraints),
         complete: complete.len(),
         closest,
         observations,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn constraint(metric: &str, low: Option<f64>, high: Option<f64>) -> Constraint {
+        Constraint {
+            metric: metric.into(),
+            low,
+            high,
+        }
+    }
+
+    #[test]
+    fn violation_sums_distances_and_a_missing_metric_is_infinite() {
+        let cs = [
+            constraint("recall", Some(0.99), None),
+            constraint("latency_ms", None, Some(20.0)),
+        ];
+        let m = |r: f64, l: f64| vec![("recall".to_string(), r), ("latency_ms".to_string(), l)];
+        assert_eq!(violation(&cs, &m(0.995, 10.0)), 0.0);
+        assert!((violation(&cs, &m(0.98, 25.0)) - 5.01).abs() < 1e-12);
+        assert!(violation(&cs, &[("recall".to_string(), 1.0)]).is_infinite());
+        assert_eq!(describe(&cs), "recall >= 0.9900, latency_ms <= 20");
+    }
+
+    #[test]
+    fn a_study_whose_trials_all_failed_says_why_not_run_more() {
+        let e = NoFeasibleTrial {
+            study: "s".into(),
+            constraints: "recall >= 0.99".into(),
+            complete: 0,
+            closest: None,
+            observations: Some((22, 192)),
+            failed: (12, Some("it was never measured".into())),
+        };
+        assert_eq!(
+            e.to_string(),
+            "study `s` has no complete trial yet: 12 failed, the first because it was never measured"
+        );
     }
 }
