@@ -171,22 +171,35 @@ def mann_whitney_p(a, b):
     return math.erfc(z / math.sqrt(2))
 
 
-# the head-to-head comparison every row reports
-HEAD_TO_HEAD = ("aiopt-tpe", "optuna-tpe")
+# the head-to-head comparisons every row reports, one column each
+HEAD_TO_HEAD = [("aiopt-tpe", "optuna-tpe"), ("aiopt-tpe-c64", "optuna-tpe")]
 SIGNIFICANCE = 0.05
 
 
+def pair_label(pair):
+    return " vs ".join(pair)
+
+
 def head_to_head(samples, better):
-    """Which of HEAD_TO_HEAD is better on these per-seed samples, if the
-    difference is significant; `better` is min (regret) or max (HV)."""
-    ours, theirs = HEAD_TO_HEAD
-    if ours not in samples or theirs not in samples:
-        return None
-    p = mann_whitney_p(samples[ours], samples[theirs])
-    m_ours, m_theirs = percentile(samples[ours], 0.5), percentile(samples[theirs], 0.5)
-    if p >= SIGNIFICANCE or m_ours == m_theirs:
-        return {"better": None, "p": p}
-    return {"better": ours if better(m_ours, m_theirs) == m_ours else theirs, "p": p}
+    """Per HEAD_TO_HEAD pair present: which side is better on these per-seed
+    samples, if the difference is significant; `better` is min (regret) or
+    max (hypervolume)."""
+    out = {}
+    for ours, theirs in HEAD_TO_HEAD:
+        if ours not in samples or theirs not in samples:
+            continue
+        p = mann_whitney_p(samples[ours], samples[theirs])
+        m_ours, m_theirs = percentile(samples[ours], 0.5), percentile(samples[theirs], 0.5)
+        if p >= SIGNIFICANCE or m_ours == m_theirs:
+            out[pair_label((ours, theirs))] = {"better": None, "p": p}
+        else:
+            out[pair_label((ours, theirs))] = {
+                "better": ours if better(m_ours, m_theirs) == m_ours else theirs, "p": p}
+    return out
+
+
+def head_to_head_cells(h2h):
+    return " | ".join(head_to_head_cell(h2h.get(pair_label(pair))) for pair in HEAD_TO_HEAD)
 
 
 def head_to_head_cell(h2h):
@@ -331,15 +344,15 @@ def markdown(data, versions, single, multi, seconds):
             "## Single objective: regret (best value so far − optimum), median [q25, q75] over seeds",
             "",
             "| problem | trials | " + " | ".join(samplers) + " | winner (median) | "
-            + " vs ".join(HEAD_TO_HEAD) + " |",
-            "|---|---:|" + "---|" * len(samplers) + "---|---|",
+            + " | ".join(pair_label(p) for p in HEAD_TO_HEAD) + " |",
+            "|---|---:|" + "---|" * (len(samplers) + 1 + len(HEAD_TO_HEAD)),
         ]
         for row in single:
             for cp in row["checkpoints"]:
                 cells = [cell(cp["regret"][s]) if s in cp["regret"] else "–" for s in samplers]
                 lines.append(f"| {row['problem']} | {cp['trials']} | " + " | ".join(cells)
                              + f" | {winner_cell(cp['winner'], cp['tied'])} | "
-                             + f"{head_to_head_cell(cp['head_to_head'])} |")
+                             + f"{head_to_head_cells(cp['head_to_head'])} |")
             if row["note"]:
                 notes.append(f"- {row['problem']}: {row['note']}")
         lines.append("")
@@ -353,8 +366,8 @@ def markdown(data, versions, single, multi, seconds):
             f"({REFERENCE[0]}, {REFERENCE[1]}).",
             "",
             "| problem | trials | true HV | " + " | ".join(samplers) + " | winner (median) | "
-            + " vs ".join(HEAD_TO_HEAD) + " |",
-            "|---|---:|---:|" + "---|" * len(samplers) + "---|---|",
+            + " | ".join(pair_label(p) for p in HEAD_TO_HEAD) + " |",
+            "|---|---:|---:|" + "---|" * (len(samplers) + 1 + len(HEAD_TO_HEAD)),
         ]
         for row in multi:
             cells = [f"{cell(row['hypervolume'][s])} ×{fmt(row['hypervolume'][s]['ratio'])}"
@@ -362,7 +375,7 @@ def markdown(data, versions, single, multi, seconds):
             lines.append(f"| {row['problem']} | {row['budget']} | {fmt(row['true_hypervolume'])} | "
                          + " | ".join(cells)
                          + f" | {winner_cell(row['winner'], row['tied'])} | "
-                         + f"{head_to_head_cell(row['head_to_head'])} |")
+                         + f"{head_to_head_cells(row['head_to_head'])} |")
             if row["note"]:
                 notes.append(f"- {row['problem']}: {row['note']}")
         lines.append("")
