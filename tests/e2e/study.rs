@@ -423,6 +423,15 @@ fn tpe_finds_the_optimum_of_a_small_discrete_problem_within_a_budget() {
     assert_eq!(best["config"]["a"], 7, "{best}");
     assert_eq!(best["config"]["b"], 2, "{best}");
     assert_eq!(best["metrics"][0], serde_json::json!(["loss", 0.0]), "{best}");
+    // The strategy's summary of the study names the knobs that mattered.
+    let out = run.stdout();
+    assert!(out.contains("before → after (baseline → best trial"), "{out}");
+    assert!(
+        out.contains(
+            "Knob importance for loss (PED-ANOVA: how differently the best 10% of 30 feasible trials"
+        ),
+        "{out}"
+    );
 }
 
 #[test]

@@ -556,5 +556,39 @@ pub fn optimize(
             );
         }
     }
+    explain_study(data_dir, strategy, &profile, &all, seed);
     Ok(())
+}
+
+/// The strategy's own `recommend` over the study's trials, for its notes
+/// (which knobs mattered, how many trials were infeasible). Best effort:
+/// the study's result above stands whether or not this call succeeds.
+fn explain_study(
+    data_dir: &Path,
+    strategy: &str,
+    profile: &profile::Profile,
+    trials: &[StudyTrial],
+    seed: u64,
+) {
+    let notes = Runtime::new(Some(data_dir.join("cache")))
+        .map_err(anyhow::Error::from)
+        .and_then(|runtime| {
+            let (plugin, _) = Registry::new(data_dir).resolve(&runtime, strategy)?;
+            let view = study::history_profile(profile, trials);
+            let called = runtime.recommend(&plugin, &view, seed, &Limits::default())?;
+            Ok(called.value.notes)
+        });
+    match notes {
+        Ok(notes) if !notes.is_empty() => {
+            outln!(
+                "
+notes from {strategy} on the study's trials:"
+            );
+            for note in notes {
+                outln!("  {note}");
+            }
+        }
+        Ok(_) => {}
+        Err(e) => eprintln!("note: {strategy} could not summarise the study's trials: {e:#}"),
+    }
 }
