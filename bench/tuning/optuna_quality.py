@@ -3,8 +3,8 @@
 `host/benches/tuning_quality.rs` writes `target/bench-tuning/problems.json`:
 single-objective problems (all minimised) and two-objective problems, each
 either a standard test FUNCTION (branin, hartmann6, rosenbrock, levy,
-ackley, zdt1) or a TABLE that lists the objective(s) at every point of an
-integer grid. This script runs Optuna on exactly those problems with the
+ackley, zdt1) or a TABLE that lists the objective(s) at every point of a
+grid of integer and choice knobs. This script runs Optuna on exactly those problems with the
 settings the comparison is about, and records every trial, so that
 `quality_report.py` can re-check each value and compare Optuna with aiopt on
 the same footing (regret at fixed trial counts, hypervolume of the budget).
@@ -40,7 +40,7 @@ import time
 import warnings
 
 import optuna
-from optuna.distributions import FloatDistribution, IntDistribution
+from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 
 REL_TOL = 1e-9
 ABS_TOL = 1e-12
@@ -148,8 +148,14 @@ def check_space(problem):
     if len(set(names)) != len(names):
         fail(f"problem {problem['name']!r}: duplicate parameter names {names}")
     for p in space:
-        if p["type"] not in ("real", "integer"):
+        if p["type"] not in ("real", "integer", "choice"):
             fail(f"problem {problem['name']!r}, parameter {p['name']!r}: unknown type {p['type']!r}")
+        if p["type"] == "choice":
+            values = p.get("values")
+            if not values or not all(isinstance(v, str) for v in values) or len(set(values)) != len(values):
+                fail(f"problem {problem['name']!r}, parameter {p['name']!r}: a choice needs distinct "
+                     f"string values, got {values!r}")
+            continue
         if p["type"] == "integer" and not (is_int(p["low"]) and is_int(p["high"])):
             fail(f"problem {problem['name']!r}, parameter {p['name']!r}: integer bounds must be ints")
         if not p["low"] <= p["high"]:
@@ -163,6 +169,8 @@ def distributions(space):
     for p in space:
         if p["type"] == "real":
             out[p["name"]] = FloatDistribution(p["low"], p["high"], log=p.get("log", False))
+        elif p["type"] == "choice":
+            out[p["name"]] = CategoricalDistribution(p["values"])
         else:
             out[p["name"]] = IntDistribution(p["low"], p["high"], log=p.get("log", False))
     return out
@@ -175,6 +183,10 @@ def param_error(space, params):
         return f"params {params!r} do not name exactly the space's parameters {names}"
     for p in space:
         v = params[p["name"]]
+        if p["type"] == "choice":
+            if v not in p["values"]:
+                return f"parameter {p['name']!r} = {v!r} is not one of {p['values']}"
+            continue
         if p["type"] == "integer" and not is_int(v):
             return f"parameter {p['name']!r} = {v!r} is not an integer"
         if p["type"] == "real" and not is_number(v):
@@ -198,10 +210,10 @@ def function_of(problem, section):
 
 
 def table_index(problem, section):
-    """The table as {tuple of ints in space order: value or [values]}, checked to cover the grid."""
+    """The table as {tuple of params in space order: value or [values]}, checked to cover the grid."""
     space = problem["space"]
-    if any(p["type"] != "integer" for p in space):
-        fail(f"table problem {problem['name']!r}: every parameter must be an integer")
+    if any(p["type"] not in ("integer", "choice") for p in space):
+        fail(f"table problem {problem['name']!r}: every parameter must be an integer or a choice")
     key_field = "value" if section == "single" else "values"
     index = {}
     for i, row in enumerate(problem["table"]):
@@ -219,7 +231,8 @@ def table_index(problem, section):
         if not ok:
             fail(f"table problem {problem['name']!r}, row {i}: bad {key_field!r} {value!r}")
         index[key] = value
-    points = math.prod(p["high"] - p["low"] + 1 for p in space)
+    points = math.prod(len(p["values"]) if p["type"] == "choice" else p["high"] - p["low"] + 1
+                       for p in space)
     if len(index) != points:
         fail(f"table problem {problem['name']!r}: {len(index)} rows for a grid of {points} points")
     return index

@@ -190,6 +190,10 @@ def head_to_head(samples, better):
             continue
         p = mann_whitney_p(samples[ours], samples[theirs])
         m_ours, m_theirs = percentile(samples[ours], 0.5), percentile(samples[theirs], 0.5)
+        if m_ours == m_theirs:
+            # Equal medians (e.g. both 0 regret) can still differ in the
+            # tails; the means say which way.
+            m_ours, m_theirs = statistics.fmean(samples[ours]), statistics.fmean(samples[theirs])
         if p >= SIGNIFICANCE or m_ours == m_theirs:
             out[pair_label((ours, theirs))] = {"better": None, "p": p}
         else:

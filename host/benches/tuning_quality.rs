@@ -161,8 +161,8 @@ fn zdt1(x: &[f64]) -> [f64; 2] {
 /// How a problem scores a configuration.
 enum Scorer {
     Function(Function),
-    /// Objective values by grid index per knob.
-    Table(HashMap<Vec<i64>, Vec<f64>>),
+    /// Measured configurations (by [`table_key`]) and their objectives.
+    Table(HashMap<Vec<String>, (Vec<Value>, Vec<f64>)>),
 }
 
 struct Problem {
@@ -180,9 +180,9 @@ impl Problem {
         match &self.scorer {
             Scorer::Function(f) => f.eval(&reals(config)),
             Scorer::Table(rows) => {
-                let key: Vec<i64> = config.iter().map(|(_, v)| integer(v)).collect();
+                let key = table_key(config.iter().map(|(_, v)| v));
                 rows.get(&key)
-                    .cloned()
+                    .map(|row| row.1.clone())
                     .unwrap_or_else(|| panic!("{}: no table row for {key:?}", self.name))
             }
         }
@@ -247,6 +247,35 @@ fn reals(config: &[(String, Value)]) -> Vec<f64> {
         .collect()
 }
 
+/// A table row's key: each knob's value as text (an integer's digits, a
+/// label).
+fn table_key<'v>(values: impl IntoIterator<Item = &'v Value>) -> Vec<String> {
+    values
+        .into_iter()
+        .map(|v| match v {
+            Value::Integer(i) => i.to_string(),
+            Value::Choice(label) => label.clone(),
+            other => panic!("table knobs are integers or choices, got {other:?}"),
+        })
+        .collect()
+}
+
+fn value_json(v: &Value) -> serde_json::Value {
+    match v {
+        Value::Real(x) => json!(x),
+        Value::Integer(i) => json!(i),
+        Value::Choice(label) => json!(label),
+        Value::Flag(b) => json!(b),
+    }
+}
+
+/// Table rows keyed for lookup, from `(values, objectives)` pairs.
+fn table_rows(
+    rows: impl IntoIterator<Item = (Vec<Value>, Vec<f64>)>,
+) -> HashMap<Vec<String>, (Vec<Value>, Vec<f64>)> {
+    rows.into_iter().map(|row| (table_key(&row.0), row)).collect()
+}
+
 fn integer(v: &Value) -> i64 {
     match v {
         Value::Integer(i) => *i,
@@ -276,7 +305,8 @@ fn space_json(p: &Param) -> serde_json::Value {
         Domain::Integer { low, high, .. } => {
             json!({ "name": p.name, "type": "integer", "low": low, "high": high })
         }
-        other => panic!("benchmark spaces are numeric, got {other:?}"),
+        Domain::Choice { values } => json!({ "name": p.name, "type": "choice", "values": values }),
+        other => panic!("benchmark spaces have no flags, got {other:?}"),
     }
 }
 
@@ -415,12 +445,13 @@ fn hnsw_single(table: &HnswTable) -> Problem {
             worst + 1.0 + (RECALL_FLOOR - recall)
         }
     };
-    let rows: HashMap<Vec<i64>, Vec<f64>> = table
-        .rows
-        .iter()
-        .map(|(k, recall, latency)| (k.clone(), vec![value(*recall, *latency)]))
-        .collect();
-    let optimum = rows.values().map(|v| v[0]).fold(f64::INFINITY, f64::min);
+    let rows = table_rows(
+        table
+            .rows
+            .iter()
+            .map(|(k, recall, latency)| (integers(k), vec![value(*recall, *latency)])),
+    );
+    let optimum = rows.values().map(|v| v.1[0]).fold(f64::INFINITY, f64::min);
     let mut extra = Map::new();
     extra.insert("optimum".into(), json!(optimum));
     extra.insert("checkpoints".into(), json!(TABLE_CHECKPOINTS));
@@ -446,12 +477,13 @@ fn hnsw_single(table: &HnswTable) -> Problem {
 
 /// Recall@10 (maximise) against p95 latency (minimise) over the same grid.
 fn hnsw_multi(table: &HnswTable) -> Problem {
-    let rows: HashMap<Vec<i64>, Vec<f64>> = table
-        .rows
-        .iter()
-        .map(|(k, recall, latency)| (k.clone(), vec![*recall, *latency]))
-        .collect();
-    let column = |i: usize| rows.values().map(move |v| v[i]);
+    let rows = table_rows(
+        table
+            .rows
+            .iter()
+            .map(|(k, recall, latency)| (integers(k), vec![*recall, *latency])),
+    );
+    let column = |i: usize| rows.values().map(move |v| v.1[i]);
     let low = [
         column(0).fold(f64::INFINITY, f64::min),
         column(1).fold(f64::INFINITY, f64::min),
@@ -460,7 +492,7 @@ fn hnsw_multi(table: &HnswTable) -> Problem {
     let directions = [Direction::Maximize, Direction::Minimize];
     let points: Vec<[f64; 2]> = rows
         .values()
-        .map(|v| normalized(v, &directions, &low, &high))
+        .map(|v| normalized(&v.1, &directions, &low, &high))
         .collect();
     let mut extra = Map::new();
     extra.insert("directions".into(), json!(["maximize", "minimize"]));
@@ -494,23 +526,81 @@ fn grid_note(table: &HnswTable) -> String {
         .join(", ")
 }
 
-fn table_json(space: &[Param], rows: &HashMap<Vec<i64>, Vec<f64>>, multi: bool) -> serde_json::Value {
-    let mut keys: Vec<&Vec<i64>> = rows.keys().collect();
+fn table_json(
+    space: &[Param],
+    rows: &HashMap<Vec<String>, (Vec<Value>, Vec<f64>)>,
+    multi: bool,
+) -> serde_json::Value {
+    let mut keys: Vec<&Vec<String>> = rows.keys().collect();
     keys.sort();
     keys.into_iter()
         .map(|key| {
+            let (values, objectives) = &rows[key];
             let params: Map<String, serde_json::Value> = space
                 .iter()
-                .zip(key)
-                .map(|(p, v)| (p.name.clone(), json!(v)))
+                .zip(values)
+                .map(|(p, v)| (p.name.clone(), value_json(v)))
                 .collect();
             if multi {
-                json!({ "params": params, "values": rows[key] })
+                json!({ "params": params, "values": objectives })
             } else {
-                json!({ "params": params, "value": rows[key][0] })
+                json!({ "params": params, "value": objectives[0] })
             }
         })
         .collect()
+}
+
+fn integers(k: &[i64]) -> Vec<Value> {
+    k.iter().map(|&i| Value::Integer(i)).collect()
+}
+
+/// The multimodal-search example: 12 published CLIP models, one choice
+/// knob; maximise MSCOCO text-to-image recall@10 (value = −recall). Only
+/// 12 configurations, so its budget is 12: it checks categorical handling
+/// and the cost of repeats, not the model (TPE starts after 10 trials).
+fn clip_table(root: &Path) -> Problem {
+    let path = root.join("examples/multimodal-search/profile.toml");
+    let profile = profile::load(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let metric = "mscoco_text_to_image_recall_at_10";
+    let rows = table_rows(profile.trials.iter().map(|t| {
+        let recall = t
+            .metrics
+            .iter()
+            .find(|(m, _)| m == metric)
+            .expect("recall measured")
+            .1;
+        (t.config.iter().map(|(_, v)| v.clone()).collect(), vec![-recall])
+    }));
+    let size = match &profile.space[0].domain {
+        Domain::Choice { values } => values.len(),
+        other => panic!("{}: expected one choice knob, got {other:?}", path.display()),
+    };
+    assert_eq!(
+        rows.len(),
+        size,
+        "{}: every model is measured once",
+        path.display()
+    );
+    let optimum = rows.values().map(|v| v.1[0]).fold(f64::INFINITY, f64::min);
+    let mut extra = Map::new();
+    extra.insert("optimum".into(), json!(optimum));
+    extra.insert("checkpoints".into(), json!([3, 6, 12]));
+    extra.insert("table".into(), table_json(&profile.space, &rows, false));
+    extra.insert(
+        "note".into(),
+        json!(format!(
+            "examples/multimodal-search: {size} CLIP models (one choice knob); maximise {metric} \
+             (value = -recall)"
+        )),
+    );
+    Problem {
+        name: "multimodal-search",
+        space: profile.space.clone(),
+        directions: vec![Direction::Minimize],
+        scorer: Scorer::Table(rows),
+        budget: size,
+        extra,
+    }
 }
 
 /// ZDT1 over 6 knobs. Its Pareto front is `f2 = 1 − sqrt(f1)` on [0, 1],
@@ -620,14 +710,7 @@ fn run_json(
                 .space
                 .iter()
                 .zip(values)
-                .map(|(p, v)| {
-                    let v = match v {
-                        Value::Real(x) => json!(x),
-                        Value::Integer(i) => json!(i),
-                        other => panic!("numeric spaces only, got {other:?}"),
-                    };
-                    (p.name.clone(), v)
-                })
+                .map(|(p, v)| (p.name.clone(), value_json(v)))
                 .collect();
             if objectives.len() == 1 {
                 json!({ "params": params, "value": objectives[0] })
@@ -692,6 +775,7 @@ fn main() {
             Some(0.0),
         ),
         hnsw_single(&table),
+        clip_table(root),
     ];
     let multi = [zdt1_problem(), hnsw_multi(&table)];
     let problems = json!({
