@@ -38,6 +38,51 @@ impl Profile {
             .collect()
     }
 
+    /// The configuration a request log's `served_by` label stands for: the
+    /// baseline with the label's knobs changed.
+    ///
+    /// A label is either `knob=value;knob=value` (each knob in the space,
+    /// each value inside its domain: a choice's label, a flag's `true` or
+    /// `false`, a number), or a bare value of exactly one choice knob (the
+    /// common case of one `model` knob). `None` when the label is neither,
+    /// so a strategy can say which labels it could not place.
+    pub fn config_for_label(&self, label: &str) -> Option<Config> {
+        let mut config = self.baseline.clone();
+        let mut set = |name: &str, value: Value| -> Option<()> {
+            let param = self.param(name)?;
+            if !param.domain.contains(&value) {
+                return None;
+            }
+            match config.iter_mut().find(|a| a.name == name) {
+                Some(a) => a.value = value,
+                None => config.push(Assignment {
+                    name: name.to_string(),
+                    value,
+                }),
+            }
+            Some(())
+        };
+        if label.contains('=') {
+            for part in label.split(';') {
+                let (name, text) = part.split_once('=')?;
+                let (name, text) = (name.trim(), text.trim());
+                let value = value_from_text(&self.param(name)?.domain, text)?;
+                set(name, value)?;
+            }
+            return Some(config);
+        }
+        let mut owners = self.space.iter().filter(|p| match &p.domain {
+            crate::Domain::Choice(labels) => labels.iter().any(|l| l == label),
+            _ => false,
+        });
+        let owner = owners.next()?;
+        if owners.next().is_some() {
+            return None;
+        }
+        set(&owner.name.clone(), Value::Choice(label.to_string()))?;
+        Some(config)
+    }
+
     /// The value the baseline (today's configuration) gives knob `name`.
     pub fn baseline_value(&self, name: &str) -> Option<&Value> {
         self.baseline.iter().find(|a| a.name == name).map(|a| &a.value)
@@ -400,5 +445,65 @@ mod tests {
         let values = p.sample_values(&mut Rng::new(3));
         assert_eq!(p.encode_values(&values), p.encode_config(&c));
         assert_eq!(p.config_from_values(values), c);
+    }
+}
+
+/// A knob value written as text in a `served_by` label, read by its domain.
+fn value_from_text(domain: &crate::Domain, text: &str) -> Option<Value> {
+    match domain {
+        crate::Domain::Choice(_) => Some(Value::Choice(text.to_string())),
+        crate::Domain::Flag => text.parse().ok().map(Value::Flag),
+        crate::Domain::Integer(_) => text.parse().ok().map(Value::Integer),
+        crate::Domain::Real(_) => text.parse().ok().filter(|x: &f64| x.is_finite()).map(Value::Real),
+    }
+}
+
+#[cfg(test)]
+mod label_tests {
+    use crate::{ConfigExt, Domain, IntRange, Param, Profile, Value};
+
+    fn profile() -> Profile {
+        let mut p = Profile {
+            space: vec![
+                Param::new("model", Domain::choice(["small", "large"])),
+                Param::new("style", Domain::choice(["default", "concise"])),
+                Param::new(
+                    "batch",
+                    Domain::Integer(IntRange {
+                        low: 1,
+                        high: 8,
+                        log: false,
+                        step: None,
+                    }),
+                ),
+            ],
+            ..Profile::default()
+        };
+        p.baseline = p.config_from_values([
+            Value::Choice("large".into()),
+            Value::Choice("default".into()),
+            Value::Integer(4),
+        ]);
+        p
+    }
+
+    #[test]
+    fn a_label_names_a_configuration() {
+        let p = profile();
+        let bare = p.config_for_label("small").unwrap();
+        assert_eq!(bare.value("model"), Some(&Value::Choice("small".into())));
+        assert_eq!(
+            bare.value("batch"),
+            Some(&Value::Integer(4)),
+            "other knobs keep the baseline"
+        );
+        let full = p.config_for_label("model=small;style=concise;batch=2").unwrap();
+        assert_eq!(full.value("style"), Some(&Value::Choice("concise".into())));
+        assert_eq!(full.value("batch"), Some(&Value::Integer(2)));
+        // Unknown knobs, values outside the domain and unknown bare labels.
+        assert!(p.config_for_label("model=medium").is_none());
+        assert!(p.config_for_label("batch=9").is_none());
+        assert!(p.config_for_label("colour=red").is_none());
+        assert!(p.config_for_label("medium").is_none());
     }
 }

@@ -119,9 +119,76 @@ impl Summary {
     }
 }
 
+/// A percentile-bootstrap 95% interval of a statistic of `n` paired
+/// observations: `statistic` gets the indices of one resample (drawn with
+/// replacement, `n` of them) and returns its value; the interval is the
+/// 2.5th and 97.5th percentiles over `resamples` resamples.
+///
+/// Paired because strategies compare options on the same requests (a
+/// cheap model and a strong one answering the same prompts): resampling
+/// the requests, not each option's values separately, keeps the pairing
+/// and gives the narrower, honest interval of the difference. `None` when
+/// `n` or `resamples` is 0. Deterministic for a given `rng` state.
+pub fn bootstrap_interval(
+    n: usize,
+    resamples: usize,
+    rng: &mut crate::Rng,
+    mut statistic: impl FnMut(&[usize]) -> f64,
+) -> Option<(f64, f64)> {
+    if n == 0 || resamples == 0 {
+        return None;
+    }
+    let mut indices = vec![0; n];
+    let mut values: Vec<f64> = (0..resamples)
+        .map(|_| {
+            for slot in indices.iter_mut() {
+                *slot = rng.index(n);
+            }
+            statistic(&indices)
+        })
+        .collect();
+    values.sort_by(f64::total_cmp);
+    let at = |q: f64| values[((values.len() - 1) as f64 * q).round() as usize];
+    Some((at(0.025), at(0.975)))
+}
+
+/// The mean of `values` with its percentile-bootstrap 95% interval (see
+/// [`bootstrap_interval`]); `None` when empty.
+pub fn bootstrap_mean(values: &[f64], resamples: usize, rng: &mut crate::Rng) -> Option<(f64, f64, f64)> {
+    let mean = values.iter().sum::<f64>() / values.len() as f64;
+    let (low, high) = bootstrap_interval(values.len(), resamples, rng, |idx| {
+        idx.iter().map(|&i| values[i]).sum::<f64>() / idx.len() as f64
+    })?;
+    Some((mean, low, high))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bootstrap_mean_covers_the_mean_and_narrows_with_n() {
+        let mut rng = crate::Rng::new(1);
+        let small: Vec<f64> = (0..20).map(|i| f64::from(i % 2)).collect();
+        let large: Vec<f64> = (0..2000).map(|i| f64::from(i % 2)).collect();
+        let (m, lo, hi) = bootstrap_mean(&small, 2000, &mut rng).unwrap();
+        assert_eq!(m, 0.5);
+        assert!(lo < 0.5 && hi > 0.5, "{lo} {hi}");
+        // A proportion's 95% half-width is about 1.96 sqrt(p(1-p)/n).
+        assert!(
+            ((hi - lo) / 2.0 - 1.96 * (0.25f64 / 20.0).sqrt()).abs() < 0.05,
+            "{lo} {hi}"
+        );
+        let (_, lo2, hi2) = bootstrap_mean(&large, 2000, &mut rng).unwrap();
+        assert!(hi2 - lo2 < (hi - lo) / 5.0, "{lo2} {hi2}");
+        assert!(bootstrap_mean(&[], 100, &mut rng).is_none());
+        // Same seed, same interval.
+        let again = bootstrap_mean(&small, 2000, &mut crate::Rng::new(1)).unwrap();
+        assert_eq!(
+            again,
+            bootstrap_mean(&small, 2000, &mut crate::Rng::new(1)).unwrap()
+        );
+    }
 
     #[test]
     fn critical_values() {
