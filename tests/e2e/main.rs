@@ -8,5 +8,6 @@ mod cli;
 mod profile;
 mod runtime;
 mod store;
+mod strategies;
 mod study;
 mod util;

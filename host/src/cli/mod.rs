@@ -78,26 +78,33 @@ pub enum Command {
     /// Show and change a model's configuration, with history.
     #[command(subcommand)]
     Config(stored::ConfigCommand),
-    /// Optimize a model: `--type tuning` runs a study with the table evaluator.
+    /// Optimize a model: `--type tuning` runs a study with the table
+    /// evaluator; `cost`, `quality` and `performance` run that strategy's
+    /// `recommend` and store the report.
     #[command(
-        after_help = "Example:\n  aiopt optimize examples/code-review/profile.toml --type tuning --trials 6"
+        after_help = "Examples:\n  aiopt optimize examples/code-review/profile.toml --type tuning --trials 6\n  aiopt optimize examples/code-review/profile.toml --type cost\n  aiopt config apply code-review --proposal 1.1"
     )]
     Optimize {
         /// A profile file (imported first) or a stored model name.
         profile: String,
-        /// The optimization type (performance, cost and quality come next).
-        #[arg(long = "type", value_parser = ["tuning"], default_value = "tuning")]
+        /// The optimization type.
+        #[arg(long = "type", value_parser = ["tuning", "performance", "cost", "quality"], default_value = "tuning")]
         kind: String,
-        /// The tuning strategy (built in: tpe, random).
-        #[arg(long, default_value = "tpe")]
-        strategy: String,
+        /// The strategy plugin (default: tpe for tuning, else the built-in
+        /// named like the type).
+        #[arg(long)]
+        strategy: Option<String>,
+        /// Trials of a tuning study.
         #[arg(long, default_value_t = 20)]
         trials: u32,
         #[arg(long, default_value_t = 0)]
         seed: u64,
-        /// Use the closest measured configuration for one never measured.
+        /// Tuning: use the closest measured configuration for one never measured.
         #[arg(long)]
         nearest: bool,
+        /// The stored report as JSON (cost, quality, performance).
+        #[arg(long)]
+        json: bool,
     },
     /// Tuning studies: ask/tell, evaluators, resumable runs.
     #[command(subcommand)]
@@ -170,18 +177,36 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Study(command) => study::run(&db, &data_dir, command),
         Command::Optimize {
             profile,
-            kind: _,
+            kind,
             strategy,
             trials,
             seed,
             nearest,
-        } => study::optimize(&db, &data_dir, &profile, &strategy, trials, seed, nearest),
+            json,
+        } => {
+            if kind == "tuning" {
+                if json {
+                    anyhow::bail!(
+                        "--json is for --type cost, quality and performance; a tuning study's results are \
+                         in `aiopt study show NAME --json`"
+                    );
+                }
+                let strategy = strategy.as_deref().unwrap_or("tpe");
+                study::optimize(&db, &data_dir, &profile, strategy, trials, seed, nearest)
+            } else {
+                let mut store = stored::open_store(&db)?;
+                let model = study::model_for(&mut store, &profile)?;
+                drop(store);
+                let strategy = strategy.unwrap_or_else(|| kind.clone());
+                stored::recommend_kind(&db, &data_dir, &model, &strategy, Some(&kind), seed, json)
+            }
+        }
         Command::Recommend {
             model,
             strategy,
             seed,
             json,
-        } => stored::recommend(&db, &data_dir, &model, &strategy, seed, json),
+        } => stored::recommend_kind(&db, &data_dir, &model, &strategy, None, seed, json),
     }
 }
 

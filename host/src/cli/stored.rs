@@ -264,11 +264,14 @@ pub fn config(db: &Path, command: ConfigCommand) -> anyhow::Result<()> {
 
 /// `recommend MODEL --strategy NAME`: runs a strategy's `recommend` on the
 /// model's stored profile and stores the report.
-pub fn recommend(
+/// Runs `strategy`'s `recommend` on stored `model` and stores the report;
+/// with `kind`, the strategy must implement that optimization type.
+pub fn recommend_kind(
     db: &Path,
     data_dir: &Path,
     model: &str,
     strategy: &str,
+    kind: Option<&str>,
     seed: u64,
     json: bool,
 ) -> anyhow::Result<()> {
@@ -276,15 +279,27 @@ pub fn recommend(
     let profile = store.profile(model)?.profile;
     let runtime = Runtime::new(Some(data_dir.join("cache")))?;
     let (plugin, _) = Registry::new(data_dir).resolve(&runtime, strategy)?;
+    if let Some(kind) = kind {
+        let kinds: Vec<String> = plugin.info.kinds.iter().map(|k| k.to_string()).collect();
+        if !kinds.iter().any(|k| k == kind) {
+            anyhow::bail!(
+                "strategy `{}` does not do {kind} optimization (its kinds: {}); pick one with `aiopt plugin list`",
+                plugin.info.name,
+                kinds.join(", ")
+            );
+        }
+    }
     let called = runtime
         .recommend(&plugin, &profile, seed, &Limits::default())
         .map_err(anyhow::Error::new)
         .with_context(|| format!("recommend `{}` failed", plugin.info.name))?;
-    let kind = plugin
-        .info
-        .kinds
-        .first()
-        .map_or("tuning".to_string(), |k| k.to_string());
+    let kind = kind.map(str::to_string).unwrap_or_else(|| {
+        plugin
+            .info
+            .kinds
+            .first()
+            .map_or("tuning".to_string(), |k| k.to_string())
+    });
     let report_json = serde_json::to_string(&called.value)?;
     let id = store.save_report(
         model,

@@ -505,19 +505,7 @@ pub fn optimize(
     nearest: bool,
 ) -> anyhow::Result<()> {
     let mut store = Store::open(db)?;
-    let path = Path::new(target);
-    let model = if path.is_file() {
-        let profile = profile::load(path)?;
-        let hash = {
-            use sha2::Digest;
-            let digest = sha2::Sha256::digest(serde_json::to_vec(&profile)?);
-            digest.iter().map(|b| format!("{b:02x}")).collect::<String>()
-        };
-        store.import_profile(&profile, &hash, &path.display().to_string())?;
-        profile.name
-    } else {
-        target.to_string()
-    };
+    let model = model_for(&mut store, target)?;
     let profile = store.profile(&model)?.profile;
     let name = format!("{model}-optimize-{}", store.studies()?.len() + 1);
     let study = store.create_study(&name, &model, strategy, seed)?;
@@ -558,6 +546,23 @@ pub fn optimize(
     }
     explain_study(data_dir, strategy, &profile, &all, seed);
     Ok(())
+}
+
+/// The stored model `target` names: a profile file is imported first (a
+/// new version only when it changed), anything else is a model name.
+pub fn model_for(store: &mut Store, target: &str) -> anyhow::Result<String> {
+    let path = Path::new(target);
+    if !path.is_file() {
+        return Ok(target.to_string());
+    }
+    let profile = profile::load(path)?;
+    let hash = {
+        use sha2::Digest;
+        let digest = sha2::Sha256::digest(serde_json::to_vec(&profile)?);
+        digest.iter().map(|b| format!("{b:02x}")).collect::<String>()
+    };
+    store.import_profile(&profile, &hash, &path.display().to_string())?;
+    Ok(profile.name)
 }
 
 /// The strategy's own `recommend` over the study's trials, for its notes

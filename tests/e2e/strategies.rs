@@ -1,0 +1,99 @@
+//! The cost, quality and performance strategies through the binary, on the
+//! example profiles and their real request records.
+
+use crate::util::{repo_file, Env};
+
+fn example(name: &str) -> String {
+    repo_file(&format!("examples/{name}/profile.toml"))
+        .display()
+        .to_string()
+}
+
+#[test]
+fn cost_finds_a_cheaper_model_that_keeps_the_quality_floor_and_applies() {
+    let env = Env::new();
+    let run = env.aiopt(&["optimize", &example("code-review"), "--type", "cost", "--json"]);
+    run.expect_code(0);
+    let out = run.json();
+    let first = &out["report"]["proposals"][0];
+    assert_eq!(
+        first["title"], "switch to FuseChat-Llama-3.1-8B-Instruct",
+        "{out}"
+    );
+    let predicted = first["predicted"].as_array().unwrap();
+    let metric = |name: &str| predicted.iter().find(|e| e["metric"] == name).unwrap().clone();
+    // The profile's constraint is quality_score >= 0.5: every proposal keeps
+    // it at the lower end of its interval.
+    for proposal in out["report"]["proposals"].as_array().unwrap() {
+        let q = proposal["predicted"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["metric"] == "quality_score")
+            .unwrap()
+            .clone();
+        assert!(q["low"].as_f64().unwrap() >= 0.5, "{proposal}");
+    }
+    let cost = metric("cost_per_request_usd");
+    assert!(cost["value"].as_f64().unwrap() < 0.0002, "{cost}");
+    // The same seed gives the same report.
+    let again = env
+        .aiopt(&["optimize", "code-review", "--type", "cost", "--json"])
+        .json();
+    assert_eq!(again["report"], out["report"]);
+    let id = out["report_id"].as_i64().unwrap();
+    env.aiopt(&["config", "apply", "code-review", "--proposal", &format!("{id}.1")])
+        .expect_code(0);
+    let shown = env.aiopt(&["config", "show", "code-review", "--json"]).json();
+    assert_eq!(
+        shown["config"]["model"], "FuseChat-Llama-3.1-8B-Instruct",
+        "{shown}"
+    );
+}
+
+#[test]
+fn cost_on_a_two_knob_profile_reads_knob_value_labels() {
+    let env = Env::new();
+    let run = env.aiopt(&["optimize", &example("doc-generator"), "--type", "cost"]);
+    run.expect_code(0);
+    let out = run.stdout();
+    assert!(
+        out.contains("switch to model=FuseChat-Llama-3.1-8B-Instruct;style=default"),
+        "{out}"
+    );
+    assert!(out.contains("cascade: "), "{out}");
+    assert!(out.contains("an exact-match cache would not have hit"), "{out}");
+}
+
+#[test]
+fn a_profile_without_request_records_is_told_which_columns_are_needed() {
+    let env = Env::new();
+    let run = env.aiopt(&["optimize", &example("semantic-search"), "--type", "cost"]);
+    run.expect_code(5);
+    assert!(
+        run.stderr()
+            .contains("needs request records with columns served_by, cost_usd and score"),
+        "{}",
+        run.stderr()
+    );
+}
+
+#[test]
+fn a_strategy_of_another_kind_is_refused_by_name() {
+    let env = Env::new();
+    let run = env.aiopt(&[
+        "optimize",
+        &example("code-review"),
+        "--type",
+        "cost",
+        "--strategy",
+        "random",
+    ]);
+    run.expect_code(1);
+    assert!(
+        run.stderr()
+            .contains("strategy `random` does not do cost optimization"),
+        "{}",
+        run.stderr()
+    );
+}
