@@ -169,6 +169,7 @@ mod profile;
 mod replicates;
 mod requests;
 mod rng;
+pub mod served;
 pub mod stats;
 
 /// The bindings generated from `wit/strategy.wit`. Public only because

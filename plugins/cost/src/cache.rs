@@ -4,9 +4,9 @@
 use aiopt_sdk::stats::bootstrap_interval;
 use aiopt_sdk::{Domain, Profile, Proposal, Value};
 
-use crate::records::Options;
 use crate::substitute::estimate;
 use crate::{usd, Settings, COST_METRIC};
+use aiopt_sdk::served::ServedLog as Options;
 
 pub(crate) fn propose(profile: &Profile, options: &Options, s: &Settings) -> Result<(f64, Proposal), String> {
     // Today's traffic: the baseline's requests, else all of them.

@@ -18,9 +18,9 @@
 use aiopt_sdk::stats::bootstrap_interval;
 use aiopt_sdk::{Proposal, Rng};
 
-use crate::records::{held_out, shared_prompts, Options, Served};
 use crate::substitute::estimate;
 use crate::{change, num, usd, Settings, COST_METRIC};
+use aiopt_sdk::served::{held_out, shared_prompts, Served, ServedLog as Options};
 
 /// One prompt as both options answered it: (cheap cost, cheap score,
 /// strong cost, strong score).

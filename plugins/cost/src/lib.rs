@@ -25,7 +25,6 @@
 
 mod cache;
 mod cascade;
-mod records;
 mod substitute;
 
 use aiopt_sdk::{Direction, Error, Info, Kind, OptionSpec, Profile, Proposal, Report, Rng, Strategy, Value};
@@ -128,7 +127,7 @@ fn quality_metric(profile: &Profile) -> String {
 /// (`Error::Unsupported`, naming the columns), a bad option
 /// (`Error::InvalidInput`). Deterministic for a given seed.
 pub fn recommend(profile: &Profile, seed: u64) -> Result<Report, Error> {
-    let options = records::read(profile)?;
+    let options = aiopt_sdk::served::ServedLog::read(profile, aiopt_sdk::served::Needs { cost: true })?;
     let quality = quality_metric(profile);
     let baseline = options.baseline.map(|i| &options.served[i]);
     let explicit = match profile.option("quality_floor") {

@@ -4,8 +4,8 @@
 use aiopt_sdk::stats::{bootstrap_interval, bootstrap_mean};
 use aiopt_sdk::{Estimate, Proposal, Rng};
 
-use crate::records::{shared_prompts, Options, Served};
 use crate::{change, num, usd, Settings, COST_METRIC};
+use aiopt_sdk::served::{shared_prompts, Served, ServedLog as Options};
 
 /// Mean and 95% interval of quality and cost over an option's records.
 struct Measured<'a> {

@@ -1,19 +1,24 @@
-//! The request log as a table of options × prompts: what each served
+//! The request log as a table of served configurations × prompts: what each
 //! configuration cost and scored on each prompt.
 //!
-//! Every estimate in this plugin comes from here. Options are the request
-//! log's `served_by` labels that name a configuration of the profile (see
-//! `Profile::config_for_label`); prompts are the records' prompt hashes, so
-//! two options can be compared on the same requests (paired), which is
-//! what cascades and honest intervals on differences need.
+//! The cost and quality strategies read requests through this. A served
+//! configuration is a request log `served_by` label that names a
+//! configuration of the profile (see [`Profile::config_for_label`]);
+//! prompts are the records' prompt hashes, so two configurations can be
+//! compared on the same requests (paired), which is what cascades, routing
+//! and honest intervals on differences need.
+
+#![forbid(unsafe_code)]
 
 use std::collections::BTreeMap;
 
-use aiopt_sdk::{Config, ConfigKey, Error, Profile};
+use crate::{Config, ConfigKey, Error, Profile};
 
 /// One served configuration and its requests.
-pub(crate) struct Served {
+pub struct Served {
+    /// The `served_by` label as the log writes it.
     pub label: String,
+    /// The configuration it names (the baseline with the label's knobs).
     pub config: Config,
     /// Per prompt (hash): mean cost in USD and mean score, over its records.
     pub by_prompt: BTreeMap<u64, (f64, f64)>,
@@ -25,17 +30,29 @@ pub(crate) struct Served {
 }
 
 impl Served {
+    /// Mean cost per request in USD (NaN when costs were not required and
+    /// some are missing).
     pub fn mean_cost(&self) -> f64 {
         self.records.iter().map(|r| r.0).sum::<f64>() / self.records.len() as f64
     }
 
+    /// Mean score per request.
     pub fn mean_score(&self) -> f64 {
         self.records.iter().map(|r| r.1).sum::<f64>() / self.records.len() as f64
     }
 }
 
-/// The options found in the log, and what could not be used.
-pub(crate) struct Options {
+/// Which per-request columns a strategy cannot do without; `score` is
+/// always needed.
+#[derive(Clone, Copy, Debug)]
+pub struct Needs {
+    /// Records without a finite `cost_usd` are left out.
+    pub cost: bool,
+}
+
+/// The served configurations found in the log, and what could not be used.
+pub struct ServedLog {
+    /// The configurations that served usable records, in label order.
     pub served: Vec<Served>,
     /// Index into `served` of the baseline configuration, if it served
     /// requests.
@@ -46,20 +63,45 @@ pub(crate) struct Options {
     pub incomplete: usize,
 }
 
-/// The message for a profile whose log lacks what the strategy needs.
-pub(crate) fn needs(what: &str) -> Error {
-    Error::Unsupported(format!(
-        "needs request records with columns served_by, cost_usd and score ({what}); add a `requests` file \
-         to the profile's [data] (see docs/profile.md)"
-    ))
+impl Needs {
+    fn columns(self) -> &'static str {
+        if self.cost {
+            "served_by, cost_usd and score"
+        } else {
+            "served_by and score"
+        }
+    }
+
+    /// `Error::Unsupported` naming the columns, for a profile whose log
+    /// lacks them.
+    pub fn error(self, why: &str) -> Error {
+        Error::Unsupported(format!(
+            "needs request records with columns {} ({why}); add a `requests` file to the profile's [data] \
+             (see docs/profile.md)",
+            self.columns()
+        ))
+    }
 }
 
-/// Reads the request log. Errors when no record has both a cost and a
-/// score, or when no label names a configuration.
-pub(crate) fn read(profile: &Profile) -> Result<Options, Error> {
+impl ServedLog {
+    /// The baseline's requests, if it served any.
+    pub fn baseline(&self) -> Option<&Served> {
+        self.baseline.map(|i| &self.served[i])
+    }
+
+    /// Reads the request log: records lacking a needed column are counted
+    /// in `incomplete` and left out (a missing cost, when not needed, is
+    /// NaN). Errors (`Error::Unsupported`, naming the columns) when no
+    /// record is usable or no label names a configuration.
+    pub fn read(profile: &Profile, needs: Needs) -> Result<ServedLog, Error> {
+        read(profile, needs)
+    }
+}
+
+fn read(profile: &Profile, needs: Needs) -> Result<ServedLog, Error> {
     let log = &profile.requests;
     if log.records.is_empty() {
-        return Err(needs("the profile has none"));
+        return Err(needs.error("the profile has none"));
     }
     let mut served: Vec<Served> = Vec::new();
     let mut slot_of: Vec<Option<usize>> = Vec::with_capacity(log.served_by.len());
@@ -88,14 +130,12 @@ pub(crate) fn read(profile: &Profile) -> Result<Options, Error> {
         let Some(Some(slot)) = slot_of.get(r.served_by as usize) else {
             continue;
         };
-        let (Some(cost), Some(score)) = (r.cost_usd, r.score) else {
+        let cost = r.cost_usd.filter(|c| c.is_finite());
+        let (Some(score), true) = (r.score.filter(|s| s.is_finite()), cost.is_some() || !needs.cost) else {
             incomplete += 1;
             continue;
         };
-        if !(cost.is_finite() && score.is_finite()) {
-            incomplete += 1;
-            continue;
-        }
+        let cost = cost.unwrap_or(f64::NAN);
         let s = &mut served[*slot];
         s.records.push((cost, score));
         s.prompts.push((r.prompt, r.category));
@@ -111,10 +151,10 @@ pub(crate) fn read(profile: &Profile) -> Result<Options, Error> {
             .collect();
     }
     if served.iter().all(|s| s.records.is_empty()) {
-        return Err(needs(if unplaced.len() == log.served_by.len() {
+        return Err(needs.error(if unplaced.len() == log.served_by.len() {
             "no served_by label names a configuration of the space"
         } else {
-            "no record has both"
+            "no record has them all"
         }));
     }
     served.retain(|s| !s.records.is_empty());
@@ -124,7 +164,7 @@ pub(crate) fn read(profile: &Profile) -> Result<Options, Error> {
             .iter()
             .position(|s| profile.config_key(&s.config).as_ref() == Some(&key))
     });
-    Ok(Options {
+    Ok(ServedLog {
         served,
         baseline,
         unplaced,
@@ -132,8 +172,8 @@ pub(crate) fn read(profile: &Profile) -> Result<Options, Error> {
     })
 }
 
-/// Prompts both options answered, in hash order.
-pub(crate) fn shared_prompts(a: &Served, b: &Served) -> Vec<u64> {
+/// Prompts both configurations answered, in hash order.
+pub fn shared_prompts(a: &Served, b: &Served) -> Vec<u64> {
     a.by_prompt
         .keys()
         .filter(|p| b.by_prompt.contains_key(p))
@@ -142,7 +182,7 @@ pub(crate) fn shared_prompts(a: &Served, b: &Served) -> Vec<u64> {
 }
 
 /// Whether prompt `p` is in the held-out half for `seed` (a fixed hash
-/// split, so the same prompt is on the same side for every option).
-pub(crate) fn held_out(p: u64, seed: u64) -> bool {
-    aiopt_sdk::fingerprint([seed, p]) & 1 == 1
+/// split, so the same prompt is on the same side for every configuration).
+pub fn held_out(p: u64, seed: u64) -> bool {
+    crate::fingerprint([seed, p]) & 1 == 1
 }
