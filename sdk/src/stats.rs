@@ -119,6 +119,34 @@ impl Summary {
     }
 }
 
+/// `erfc(x)` with fractional error below 1.2e-7 everywhere (Numerical
+/// Recipes' Chebyshev fit): enough for densities, tails and interval
+/// arithmetic in strategies, and pure arithmetic (no libm call that may
+/// differ between platforms) so it is the same in every run.
+pub fn erfc(x: f64) -> f64 {
+    let z = x.abs();
+    let t = 1.0 / (1.0 + 0.5 * z);
+    let poly = -z * z - 1.265_512_23
+        + t * (1.000_023_68
+            + t * (0.374_091_96
+                + t * (0.096_784_18
+                    + t * (-0.186_288_06
+                        + t * (0.278_868_07
+                            + t * (-1.135_203_98
+                                + t * (1.488_515_87 + t * (-0.822_152_23 + t * 0.170_872_77))))))));
+    let r = t * poly.exp();
+    if x >= 0.0 {
+        r
+    } else {
+        2.0 - r
+    }
+}
+
+/// `P(Z <= z)` of the standard normal, from [`erfc`].
+pub fn normal_cdf(z: f64) -> f64 {
+    0.5 * erfc(-z / std::f64::consts::SQRT_2)
+}
+
 /// A percentile-bootstrap 95% interval of a statistic of `n` paired
 /// observations: `statistic` gets the indices of one resample (drawn with
 /// replacement, `n` of them) and returns its value; the interval is the
@@ -188,6 +216,14 @@ mod tests {
             again,
             bootstrap_mean(&small, 2000, &mut crate::Rng::new(1)).unwrap()
         );
+    }
+
+    #[test]
+    fn erfc_matches_reference_values() {
+        assert!((erfc(0.0) - 1.0).abs() < 1e-7);
+        assert!((erfc(1.0) - 0.157_299_207).abs() < 1e-7);
+        assert!((erfc(-1.0) - 1.842_700_793).abs() < 1e-7);
+        assert!((normal_cdf(1.959_964) - 0.975).abs() < 1e-6);
     }
 
     #[test]
