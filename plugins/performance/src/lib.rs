@@ -210,6 +210,22 @@ pub fn recommend(profile: &Profile, seed: u64) -> Result<Report, Error> {
             notes,
         });
     };
+    let baseline_breaks: Vec<String> = baseline
+        .map(|b| {
+            let mut broken: Vec<String> = profile
+                .constraints
+                .iter()
+                .filter(|k| !k.metric.starts_with("latency_"))
+                .filter(|k| !b.mean(profile, &k.metric).is_some_and(|v| k.is_satisfied_by(v)))
+                .map(|k| k.metric.clone())
+                .collect();
+            if !keeps_slo(b) {
+                broken.push(format!("the p95 SLO at the peak ({P95})"));
+            }
+            broken
+        })
+        .unwrap_or_default();
+    let baseline = baseline.map(|b| (b, baseline_breaks.as_slice()));
     let mut proposals = vec![proposal(
         profile,
         best,
@@ -299,10 +315,11 @@ fn capacity(c: &Candidate, slo_ms: f64) -> f64 {
         / c.services.len() as f64
 }
 
+/// `baseline`: its candidate and the constraints it breaks.
 fn proposal(
     profile: &Profile,
     c: &Candidate,
-    baseline: Option<&Candidate>,
+    baseline: Option<(&Candidate, &[String])>,
     peak: f64,
     slo: Option<f64>,
     why: &str,
@@ -399,12 +416,21 @@ fn proposal(
             predicted.push(s.estimate(&k.metric));
         }
     }
-    if let Some(b) = baseline.and_then(Candidate::p95_at_peak) {
-        rationale.push_str(&format!(
-            " The baseline's p95 at the peak is {} ms: {:+.1}%.",
-            num(b.mean),
-            100.0 * (at_peak.mean / b.mean - 1.0)
-        ));
+    if let Some((b, broken)) = baseline {
+        if let Some(b) = b.p95_at_peak() {
+            rationale.push_str(&format!(
+                " The baseline's p95 at the peak is {} ms: {:+.1}%",
+                num(b.mean),
+                100.0 * (at_peak.mean / b.mean - 1.0)
+            ));
+        } else {
+            rationale.push_str(" The baseline cannot keep up with the peak");
+        }
+        if broken.is_empty() {
+            rationale.push('.');
+        } else {
+            rationale.push_str(&format!(", but the baseline breaks {}.", broken.join(" and ")));
+        }
     }
     let config = profile.config_from_values(
         profile
