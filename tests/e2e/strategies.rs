@@ -97,3 +97,68 @@ fn a_strategy_of_another_kind_is_refused_by_name() {
         run.stderr()
     );
 }
+
+#[test]
+fn performance_judges_latency_at_the_peak_and_explains_what_limits_it() {
+    let env = Env::new();
+    let run = env.aiopt(&["optimize", &example("semantic-search"), "--type", "performance"]);
+    run.expect_code(0);
+    let out = run.stdout();
+    assert!(
+        out.contains("report 1 from performance 0.1.0 for `semantic-search` (performance; fuel "),
+        "{out}"
+    );
+    assert!(out.contains("1. lowest p95 latency at the peak: "), "{out}");
+    assert!(out.contains("latency_p95_ms_at_peak"), "{out}");
+    assert!(
+        out.contains("headroom over the peak; the bottleneck is "),
+        "{out}"
+    );
+    // The example's recall floor is 0.99, which the baseline misses.
+    assert!(out.contains("but the baseline breaks recall_at_10"), "{out}");
+    // Every proposal keeps the recall floor and the p95 SLO at the peak.
+    let json = env
+        .aiopt(&["optimize", "semantic-search", "--type", "performance", "--json"])
+        .json();
+    for p in json["report"]["proposals"].as_array().unwrap() {
+        let get = |m: &str| {
+            p["predicted"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|e| e["metric"] == m)
+                .unwrap()["value"]
+                .as_f64()
+                .unwrap()
+        };
+        assert!(get("recall_at_10") >= 0.99, "{p}");
+        assert!(get("latency_p95_ms_at_peak") <= 0.25, "{p}");
+    }
+}
+
+#[test]
+fn performance_without_latency_says_which_metrics_it_needs() {
+    let env = Env::new();
+    let run = env.aiopt(&["optimize", &example("code-review"), "--type", "performance"]);
+    run.expect_code(5);
+    assert!(
+        run.stderr()
+            .contains("needs observations with latency_p50_ms and latency_p95_ms"),
+        "{}",
+        run.stderr()
+    );
+}
+
+#[test]
+fn reports_show_before_and_after_against_the_baseline() {
+    let env = Env::new();
+    let run = env.aiopt(&["optimize", &example("code-review"), "--type", "cost"]);
+    run.expect_code(0);
+    let out = run.stdout();
+    assert!(
+        out.contains("cost_per_request_usd     0.01578 → 0.0001099"),
+        "{out}"
+    );
+    assert!(out.contains("(-99.3%)"), "{out}");
+    assert!(out.contains("quality_score            0.5000 → 0.6333"), "{out}");
+}

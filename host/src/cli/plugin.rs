@@ -264,9 +264,13 @@ fn run_call(runtime: &Runtime, registry: &Registry, args: &RunArgs) -> anyhow::R
         CallKind::Suggest => runtime
             .suggest(&plugin, &profile, args.count, args.seed, &limits)
             .map(|c| map_called(c, |v| json!(SerConfigs(v)), |v| report::render_configs(v))),
-        CallKind::Recommend => runtime
-            .recommend(&plugin, &profile, args.seed, &limits)
-            .map(|c| map_called(c, |r| json!(r), |r| report::render_report(r, &profile.baseline))),
+        CallKind::Recommend => runtime.recommend(&plugin, &profile, args.seed, &limits).map(|c| {
+            map_called(
+                c,
+                |r| json!(r),
+                |r| report::render_report(r, &profile.baseline, &report::baseline_metrics(&profile)),
+            )
+        }),
     };
     match outcome {
         Ok(called) => {

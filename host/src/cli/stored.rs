@@ -316,17 +316,20 @@ pub fn recommend_kind(
         );
     } else {
         outln!(
-            "report {id} from {} {} for `{model}`:",
+            "report {id} from {} {} for `{model}` ({kind}; fuel {}, {:.1} ms):",
             plugin.info.name,
-            plugin.info.version
+            plugin.info.version,
+            called.usage.fuel,
+            called.usage.wall_time_us as f64 / 1000.0
         );
-        out!("{}", render(&called.value, &profile.baseline, id));
+        let before = report::baseline_metrics(&profile);
+        out!("{}", render(&called.value, &profile.baseline, &before, id));
     }
     Ok(())
 }
 
-fn render(report: &Report, baseline: &Config, id: i64) -> String {
-    let mut text = report::render_report(report, baseline);
+fn render(report: &Report, baseline: &Config, before: &[(String, f64)], id: i64) -> String {
+    let mut text = report::render_report(report, baseline, before);
     if !report.proposals.is_empty() {
         text.push_str(&format!(
             "apply one with: aiopt config apply MODEL --proposal {id}.N\n"

@@ -2,7 +2,9 @@
 
 mod render;
 
-pub use render::{config_changes, config_line, format_number, render_configs, render_report};
+pub use render::{
+    baseline_metrics, config_changes, config_line, format_number, render_configs, render_report,
+};
 
 use serde::Serialize;
 

@@ -18,7 +18,36 @@ pub fn render_configs(configs: &[Config]) -> String {
 }
 
 /// A report: each proposal with its config, predictions and rationale.
-pub fn render_report(report: &Report, baseline: &Config) -> String {
+/// The baseline's measured value of each metric: the mean over the
+/// profile's observations of the baseline configuration (replicates
+/// averaged), for "before → after" in reports.
+pub fn baseline_metrics(profile: &crate::profile::Profile) -> Vec<(String, f64)> {
+    let same = |config: &Config| {
+        profile
+            .baseline
+            .iter()
+            .all(|(k, v)| config.iter().any(|(ck, cv)| ck == k && cv == v))
+    };
+    let mut sums: Vec<(String, f64, f64)> = Vec::new();
+    for t in profile.trials.iter().filter(|t| same(&t.config)) {
+        for (metric, value) in t.metrics.iter().filter(|(_, v)| v.is_finite()) {
+            match sums.iter_mut().find(|(m, _, _)| m == metric) {
+                Some(entry) => {
+                    entry.1 += value;
+                    entry.2 += 1.0;
+                }
+                None => sums.push((metric.clone(), *value, 1.0)),
+            }
+        }
+    }
+    sums.into_iter().map(|(m, sum, n)| (m, sum / n)).collect()
+}
+
+/// A report as text: per proposal the change against `baseline`, each
+/// predicted metric as `before → after (95% interval) (% change)` where
+/// `before` (the baseline's measured value, see [`baseline_metrics`]) is
+/// known, and the rationale.
+pub fn render_report(report: &Report, baseline: &Config, before: &[(String, f64)]) -> String {
     let mut out = String::new();
     if report.proposals.is_empty() {
         out.push_str("no proposals\n");
@@ -36,7 +65,21 @@ pub fn render_report(report: &Report, baseline: &Config) -> String {
             } else {
                 format!("  (95%: {} .. {})", num(e.low), num(e.high))
             };
-            let _ = writeln!(out, "   {:<24} {}{}", e.metric, num(e.value), interval);
+            let was = before.iter().find(|(m, _)| *m == e.metric).map(|(_, v)| *v);
+            let (from, change) = match was {
+                Some(b) if b != 0.0 => (
+                    format!("{} → ", num(b)),
+                    format!("  ({:+.1}%)", (e.value - b) / b.abs() * 100.0),
+                ),
+                Some(b) => (format!("{} → ", num(b)), String::new()),
+                None => (String::new(), String::new()),
+            };
+            let _ = writeln!(
+                out,
+                "   {:<24} {from}{}{interval}{change}",
+                e.metric,
+                num(e.value)
+            );
         }
         let _ = writeln!(out, "   why: {}", p.rationale);
     }

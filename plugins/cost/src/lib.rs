@@ -91,7 +91,7 @@ pub fn info() -> Info {
             opt(
                 "resamples",
                 "Bootstrap resamples per interval.",
-                Value::Integer(2000),
+                Value::Integer(1000),
             ),
             opt(
                 "scorer_cost_usd",
@@ -158,7 +158,7 @@ pub fn recommend(profile: &Profile, seed: u64) -> Result<Report, Error> {
              baseline configuration request records"
         )));
     };
-    let resamples = profile.option_u64("resamples", 2000)?.clamp(1, 100_000) as usize;
+    let resamples = profile.option_u64("resamples", 1000)?.clamp(1, 100_000) as usize;
     let scorer_cost = profile.option_f64("scorer_cost_usd", 0.0)?;
     if !(scorer_cost >= 0.0 && scorer_cost.is_finite()) {
         return Err(Error::InvalidInput(format!(

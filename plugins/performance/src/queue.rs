@@ -125,7 +125,7 @@ fn response_survival(service: &Service, load: &Load, t: f64) -> f64 {
     // Given a wait, it is exponential with mean E[Wq] / C.
     let rate = c / load.mean_wait_ms;
     // P(S > t) + ∫₀ᵗ f_S(s) · C · e^{−rate (t − s)} ds, by Simpson's rule.
-    const STEPS: usize = 128;
+    const STEPS: usize = 64;
     let h = t / STEPS as f64;
     let f = |s: f64| service.density(s) * (-rate * (t - s)).exp();
     let mut integral = f(0.0) + f(t);
@@ -147,7 +147,7 @@ pub(crate) fn response_quantile(service: &Service, c: u32, rps: f64, q: f64) -> 
             return None;
         }
     }
-    for _ in 0..60 {
+    for _ in 0..40 {
         let mid = 0.5 * (lo + hi);
         if response_survival(service, &load, mid) > target {
             lo = mid;
@@ -168,7 +168,7 @@ pub(crate) fn capacity(service: &Service, c: u32, slo_ms: f64, q: f64) -> f64 {
     }
     let saturation = f64::from(c) * service.rate() * 1000.0;
     let (mut lo, mut hi) = (0.0, saturation);
-    for _ in 0..50 {
+    for _ in 0..30 {
         let mid = 0.5 * (lo + hi);
         if within(mid) {
             lo = mid;
