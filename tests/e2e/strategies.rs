@@ -162,3 +162,39 @@ fn reports_show_before_and_after_against_the_baseline() {
     assert!(out.contains("(-99.3%)"), "{out}");
     assert!(out.contains("quality_score            0.5000 → 0.6333"), "{out}");
 }
+
+#[test]
+fn recommend_runs_every_applicable_strategy_and_ranks_by_score() {
+    let env = Env::new();
+    env.aiopt(&["profile", "import", &example("code-review")])
+        .expect_code(0);
+    let out = env.aiopt(&["recommend", "code-review", "--json"]).json();
+    let strategies = out["strategies"].as_array().unwrap();
+    assert!(
+        strategies
+            .iter()
+            .any(|s| s.as_str().unwrap().starts_with("cost@")),
+        "{out}"
+    );
+    let notes = out["report"]["notes"].as_array().unwrap();
+    // No latency in this profile: performance says why it does not apply.
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.as_str().unwrap().starts_with("performance: not applicable: ")),
+        "{out}"
+    );
+    // Titles carry the strategy and score, best first.
+    let scores: Vec<f64> = out["report"]["proposals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            let title = p["title"].as_str().unwrap();
+            let score = title.split("score ").nth(1).unwrap().split(']').next().unwrap();
+            score.parse().unwrap()
+        })
+        .collect();
+    assert!(scores.len() >= 2, "{out}");
+    assert!(scores.windows(2).all(|w| w[0] >= w[1]), "{scores:?}");
+}

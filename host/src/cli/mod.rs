@@ -109,16 +109,17 @@ pub enum Command {
     /// Tuning studies: ask/tell, evaluators, resumable runs.
     #[command(subcommand)]
     Study(study::StudyCommand),
-    /// Run a strategy's `recommend` on a stored model and store the report.
+    /// Recommend changes to a stored model: every applicable built-in strategy, ranked (or one strategy), stored as a report.
     #[command(
-        after_help = "Example:\n  aiopt profile import examples/code-review/profile.toml\n  aiopt recommend code-review --strategy random"
+        after_help = "Examples:\n  aiopt profile import examples/code-review/profile.toml\n  aiopt recommend code-review\n  aiopt recommend code-review --strategy cost --json"
     )]
     Recommend {
         /// The model (the stored profile's name).
         model: String,
-        /// The strategy plugin (name or path).
-        #[arg(long, default_value = "random")]
-        strategy: String,
+        /// One strategy plugin (name or path); without it, every built-in
+        /// (performance, cost, quality, tpe) that applies, ranked together.
+        #[arg(long)]
+        strategy: Option<String>,
         #[arg(long, default_value_t = 0)]
         seed: u64,
         #[arg(long)]
@@ -206,7 +207,10 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             strategy,
             seed,
             json,
-        } => stored::recommend_kind(&db, &data_dir, &model, &strategy, None, seed, json),
+        } => match strategy {
+            Some(strategy) => stored::recommend_kind(&db, &data_dir, &model, &strategy, None, seed, json),
+            None => stored::recommend_all(&db, &data_dir, &model, seed, json),
+        },
     }
 }
 

@@ -388,3 +388,78 @@ fn hex(bytes: &[u8]) -> String {
 pub fn default_db(data_dir: &Path) -> PathBuf {
     data_dir.join("aiopt.db")
 }
+
+/// The built-in strategies `recommend` runs when none is named, in the
+/// order their proposals keep on equal scores.
+const ALL_STRATEGIES: [&str; 4] = ["performance", "cost", "quality", "tpe"];
+
+/// Runs every built-in strategy of [`ALL_STRATEGIES`] on stored `model`,
+/// ranks all their proposals by `report::rank::score` (documented there),
+/// and stores them as one report. A strategy that does not apply (its data
+/// is missing) or fails becomes a note, not an error.
+pub fn recommend_all(db: &Path, data_dir: &Path, model: &str, seed: u64, json: bool) -> anyhow::Result<()> {
+    let mut store = open_store(db)?;
+    let profile = store.profile(model)?.profile;
+    let runtime = Runtime::new(Some(data_dir.join("cache")))?;
+    let registry = Registry::new(data_dir);
+    let before = report::baseline_metrics(&profile);
+    let mut scored: Vec<(f64, report::Proposal)> = Vec::new();
+    let mut notes = Vec::new();
+    let mut used = Vec::new();
+    let mut usage = (0u64, 0u64);
+    for name in ALL_STRATEGIES {
+        let (plugin, _) = match registry.resolve(&runtime, name) {
+            Ok(found) => found,
+            Err(e) => {
+                notes.push(format!("{name}: not available: {e}"));
+                continue;
+            }
+        };
+        match runtime.recommend(&plugin, &profile, seed, &Limits::default()) {
+            Ok(called) => {
+                used.push(format!("{}@{}", plugin.info.name, plugin.info.version));
+                usage = (usage.0 + called.usage.fuel, usage.1 + called.usage.wall_time_us);
+                for mut p in called.value.proposals {
+                    let score = report::rank::score(&profile, &before, &p);
+                    p.title = format!("[{name}, score {score:+.3}] {}", p.title);
+                    scored.push((score, p));
+                }
+                notes.extend(called.value.notes.into_iter().map(|n| format!("{name}: {n}")));
+            }
+            Err(failure) => notes.push(format!("{name}: not applicable: {}", failure.error)),
+        }
+    }
+    // Stable: equal scores keep the strategies' order.
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let combined = Report {
+        proposals: scored.into_iter().map(|(_, p)| p).collect(),
+        notes,
+    };
+    let id = store.save_report(
+        model,
+        "recommend",
+        &used.join(", "),
+        &serde_json::to_string(&combined)?,
+    )?;
+    if json {
+        outln!(
+            "{}",
+            serde_json::to_string_pretty(&json!({
+                "report_id": id,
+                "strategies": used,
+                "report": combined,
+                "usage": { "fuel": usage.0, "wall_time_us": usage.1 },
+            }))?
+        );
+    } else {
+        outln!(
+            "report {id} for `{model}` from {} (fuel {}, {:.1} ms), proposals ranked by score (mean relative \
+             improvement over the profile's objectives):",
+            used.join(", "),
+            usage.0,
+            usage.1 as f64 / 1000.0
+        );
+        out!("{}", render(&combined, &profile.baseline, &before, id));
+    }
+    Ok(())
+}

@@ -1,5 +1,6 @@
 //! What strategies return, and how it is shown to people.
 
+pub mod rank;
 mod render;
 
 pub use render::{
