@@ -20,8 +20,11 @@ Commands:
   demo            build plugins and aiopt, then run aiopt on the bundled example
   test            build plugins, then fmt --check, clippy -D warnings and every test
   bench           build plugins, then run the runtime and data benchmarks
-  bench-tuning    build plugins, time tpe.suggest(1) through the sandbox, then Optuna's
-                  TPE on the same history (venv in target/bench-venv), and compare
+  bench-tuning    build plugins; aiopt TPE against Optuna (venv in target/bench-venv):
+                  time per suggest, sample efficiency, hypervolume
+  bench-calibration
+                  build plugins; how often the cost and quality strategies' 95%
+                  intervals cover held-out request records
 ";
 
 fn main() -> Result<()> {
@@ -35,6 +38,7 @@ fn main() -> Result<()> {
         "test" => test(&root)?,
         "bench" => bench(&root)?,
         "bench-tuning" => bench_tuning(&root)?,
+        "bench-calibration" => bench_calibration(&root)?,
         "" | "help" | "--help" | "-h" => {
             print!("{HELP}");
             return Ok(());
@@ -177,6 +181,11 @@ fn test(root: &Path) -> Result<()> {
     run(cargo(root).args(["fmt", "--all", "--check"]))?;
     run(cargo(root).args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))?;
     run(cargo(root).args(["test", "--release", "--workspace"]))
+}
+
+fn bench_calibration(root: &Path) -> Result<()> {
+    build_plugins(root)?;
+    run(cargo(root).args(["bench", "-p", "aiopt", "--bench", "calibration"]))
 }
 
 fn bench(root: &Path) -> Result<()> {
