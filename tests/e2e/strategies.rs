@@ -273,3 +273,103 @@ fn cost_proposals_learned_on_half_the_prompts_hold_on_the_other_half() {
         assert!(quality >= floor, "{example}: {label} {quality}");
     }
 }
+
+#[test]
+fn quality_gains_learned_on_half_the_prompts_hold_on_the_other_half() {
+    let env = Env::new();
+    let (profile, held_out) = split_example(&env, "code-review", |p| p % 2 == 0);
+    let out = env
+        .aiopt(&["optimize", &profile, "--type", "quality", "--json"])
+        .json();
+    let proposals = out["report"]["proposals"].as_array().unwrap();
+    let switch = proposals
+        .iter()
+        .find(|p| p["title"].as_str().unwrap().starts_with("switch to "))
+        .unwrap_or_else(|| panic!("{out}"));
+    let label = switch["title"]
+        .as_str()
+        .unwrap()
+        .strip_prefix("switch to ")
+        .unwrap();
+    let (_, quality) = held_out[label];
+    let (_, baseline_quality) = held_out["gpt4_1106_preview"];
+    assert!(
+        quality > baseline_quality + 0.1,
+        "{label}: {quality} vs {baseline_quality}"
+    );
+    // Best-of-n says what it rests on.
+    for p in proposals
+        .iter()
+        .filter(|p| p["title"].as_str().unwrap().starts_with("best-of-"))
+    {
+        assert!(p["title"].as_str().unwrap().contains("needs a judge"), "{p}");
+    }
+}
+
+#[test]
+fn quality_without_request_records_uses_the_observations_and_keeps_the_constraints() {
+    let env = Env::new();
+    let out = env
+        .aiopt(&[
+            "optimize",
+            &example("semantic-search"),
+            "--type",
+            "quality",
+            "--json",
+        ])
+        .json();
+    let first = &out["report"]["proposals"][0];
+    let recall = first["predicted"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["metric"] == "recall_at_10")
+        .unwrap();
+    assert!(recall["low"].as_f64().unwrap() >= 0.99, "{first}");
+    let notes = out["report"]["notes"].to_string();
+    assert!(notes.contains("No usable request records"), "{notes}");
+}
+
+#[test]
+fn performance_chosen_on_one_replicate_keeps_the_constraints_on_the_other() {
+    let env = Env::new();
+    let source = repo_file("examples/semantic-search");
+    let dir = env.dir.path().join("hnsw");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(source.join("profile.toml"), dir.join("profile.toml")).unwrap();
+    let text = std::fs::read_to_string(source.join("observations.csv")).unwrap();
+    let mut lines = text.lines();
+    let header = lines.next().unwrap();
+    // The first measurement of each configuration is seen, the second held out.
+    let mut seen = std::collections::BTreeSet::new();
+    let (mut train, mut held_out) = (vec![header.to_string()], Vec::new());
+    for line in lines {
+        let key: Vec<&str> = line.split(',').take(3).collect();
+        if seen.insert(key.join(",")) {
+            train.push(line.to_string());
+        } else {
+            held_out.push(line.to_string());
+        }
+    }
+    std::fs::write(dir.join("observations.csv"), train.join("\n") + "\n").unwrap();
+    let profile = dir.join("profile.toml").display().to_string();
+    let out = env
+        .aiopt(&["optimize", &profile, "--type", "performance", "--json"])
+        .json();
+    let config = &out["report"]["proposals"][0]["config"];
+    let key = format!(
+        "{},{},{}",
+        config["m"], config["ef_construction"], config["ef_search"]
+    );
+    let columns: Vec<&str> = header.split(',').collect();
+    let at = |c: &str| columns.iter().position(|x| *x == c).unwrap();
+    let row: Vec<f64> = held_out
+        .iter()
+        .find(|l| l.starts_with(&format!("{key},")))
+        .unwrap_or_else(|| panic!("{key} not held out"))
+        .split(',')
+        .map(|f| f.parse().unwrap())
+        .collect();
+    assert!(row[at("recall_at_10")] >= 0.99, "{key}: {row:?}");
+    assert!(row[at("latency_p95_ms")] <= 0.25, "{key}: {row:?}");
+}
