@@ -17,7 +17,7 @@ cargo xtask <command>
 Commands:
   build-plugins   build every plugin and test fixture for wasm32-wasip2
                   (installs the target with rustup when missing)
-  demo            build plugins and aiopt, then run aiopt on the bundled example
+  demo            build plugins and aiopt, then run aiopt on the bundled examples
   test            build plugins, then fmt --check, clippy -D warnings and every test
   bench           build plugins, then run the runtime and data benchmarks
   bench-tuning    build plugins; aiopt TPE against Optuna (venv in target/bench-venv):
@@ -140,7 +140,8 @@ fn demo(root: &Path) -> Result<()> {
     let data = root.join("target/demo-data");
     let profile = "examples/doc-generator/profile.toml";
     let review = "examples/code-review/profile.toml";
-    let steps: [&[&str]; 6] = [
+    let search = "examples/semantic-search/profile.toml";
+    let steps: &[&[&str]] = &[
         &["plugin", "list"],
         &["profile", "check", profile],
         &[
@@ -165,13 +166,16 @@ fn demo(root: &Path) -> Result<()> {
         ],
         &["benchmark", review],
         &["optimize", review, "--type", "tuning", "--trials", "10"],
+        &["optimize", review, "--type", "cost"],
+        &["optimize", search, "--type", "performance"],
+        &["recommend", "code-review"],
     ];
     for args in steps {
         run(Command::new(&aiopt)
             .current_dir(root)
             .arg("--data-dir")
             .arg(&data)
-            .args(args))?;
+            .args(*args))?;
     }
     Ok(())
 }
