@@ -29,6 +29,7 @@ mod substitute;
 
 use aiopt_sdk::{Direction, Error, Info, Kind, OptionSpec, Profile, Proposal, Report, Rng, Strategy, Value};
 
+pub(crate) use aiopt_sdk::text::{change, num, usd};
 /// The strategy type exported as the `cost` plugin.
 pub struct Cost;
 
@@ -221,26 +222,6 @@ pub fn recommend(profile: &Profile, seed: u64) -> Result<Report, Error> {
         proposals: ranked.into_iter().map(|(_, p)| p).collect(),
         notes,
     })
-}
-
-/// A number for people: four significant digits.
-pub(crate) fn num(x: f64) -> String {
-    if x == 0.0 || !x.is_finite() {
-        return format!("{x}");
-    }
-    let magnitude = x.abs().log10().floor() as i32;
-    let decimals = (3 - magnitude).clamp(0, 12) as usize;
-    format!("{x:.decimals$}")
-}
-
-/// A dollar amount for people.
-pub(crate) fn usd(x: f64) -> String {
-    format!("${}", num(x))
-}
-
-/// `part / whole − 1` as a signed percentage.
-pub(crate) fn change(part: f64, whole: f64) -> String {
-    format!("{:+.1}%", (part / whole - 1.0) * 100.0)
 }
 
 #[cfg(test)]

@@ -18,6 +18,7 @@
 mod queue;
 
 use aiopt_sdk::stats::Summary;
+use aiopt_sdk::text::num;
 use aiopt_sdk::{
     group_replicates, Domain, Error, Estimate, Info, Kind, OptionSpec, Profile, Proposal, Replicates, Report,
     Strategy, TrialView, Value,
@@ -450,16 +451,6 @@ fn proposal(
 fn describe(config: &[aiopt_sdk::Assignment]) -> String {
     use aiopt_sdk::ConfigExt;
     config.describe()
-}
-
-/// A number for people: four significant digits.
-fn num(x: f64) -> String {
-    if x == 0.0 || !x.is_finite() {
-        return format!("{x}");
-    }
-    let magnitude = x.abs().log10().floor() as i32;
-    let decimals = (3 - magnitude).clamp(0, 12) as usize;
-    format!("{x:.decimals$}")
 }
 
 #[cfg(test)]

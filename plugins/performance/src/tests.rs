@@ -113,7 +113,7 @@ fn a_peak_nothing_holds_gives_a_note_not_a_proposal() {
     assert!(
         r.notes
             .iter()
-            .any(|n| n.contains("cannot keep up with 5000 requests/s")),
+            .any(|n| n.contains("cannot keep up with 5000.0 requests/s")),
         "{:?}",
         r.notes
     );

@@ -47,6 +47,7 @@ use aiopt_sdk::{
     Constraint, Direction, Error, Info, Kind, OptionSpec, Profile, Proposal, Report, Rng, Strategy, Value,
 };
 
+pub(crate) use aiopt_sdk::text::{change, num, usd};
 /// The strategy type exported as the `quality` plugin.
 pub struct Quality;
 
@@ -422,26 +423,6 @@ fn log_notes(log: &ServedLog, s: &Settings) -> Vec<String> {
 /// The name of the estimate that holds a proposal's gain over the baseline.
 pub(crate) fn gain_metric(quality: &str) -> String {
     format!("{quality}_gain")
-}
-
-/// A number for people: four significant digits.
-pub(crate) fn num(x: f64) -> String {
-    if x == 0.0 || !x.is_finite() {
-        return format!("{x}");
-    }
-    let magnitude = x.abs().log10().floor() as i32;
-    let decimals = (3 - magnitude).clamp(0, 12) as usize;
-    format!("{x:.decimals$}")
-}
-
-/// A dollar amount for people.
-pub(crate) fn usd(x: f64) -> String {
-    format!("${}", num(x))
-}
-
-/// `part / whole − 1` as a signed percentage.
-pub(crate) fn change(part: f64, whole: f64) -> String {
-    format!("{:+.1}%", (part / whole - 1.0) * 100.0)
 }
 
 /// A signed number for differences: `+0.0123`, `-0.0040`.

@@ -16,6 +16,7 @@
 use std::collections::BTreeSet;
 
 use aiopt_sdk::stats::Summary;
+use aiopt_sdk::text::num;
 use aiopt_sdk::{group_replicates, summarize, Replicates as Group};
 use aiopt_sdk::{
     Config, ConfigKey, Error, Estimate, Info, Kind, Objective, Profile, Proposal, Report, Rng, Strategy,
@@ -571,17 +572,6 @@ fn proposal(profile: &Profile, group: &Group, won: &[(&Objective, String)], base
         predicted,
         rationale,
     }
-}
-
-/// A number for people: four significant digits, at least one decimal
-/// (`312.0`, `12.35`, `0.8734`, `0.0001099`), at most ten decimals.
-fn num(x: f64) -> String {
-    if x == 0.0 || !x.is_finite() {
-        return format!("{x:.1}");
-    }
-    let magnitude = x.abs().log10().floor() as i32;
-    let decimals = (3 - magnitude).clamp(1, 10) as usize;
-    format!("{x:.decimals$}")
 }
 
 fn plural<'s>(n: usize, one: &'s str, many: &'s str) -> &'s str {

@@ -628,15 +628,3 @@ fn recommend_reports_objectives_nobody_measured_and_all_infeasible() {
         .iter()
         .any(|n| n.starts_with("Every complete trial is infeasible")));
 }
-
-#[test]
-fn numbers_read_well() {
-    assert_eq!(num(312.0), "312.0");
-    assert_eq!(num(12.345), "12.35");
-    assert_eq!(num(0.87341), "0.8734");
-    assert_eq!(num(0.000_109_93), "0.0001099");
-    assert_eq!(num(1e-12), "0.0000000000");
-    assert_eq!(num(-4.5), "-4.500");
-    assert_eq!(num(0.0), "0.0");
-    assert_eq!(num(123_456.7), "123456.7");
-}

@@ -1,6 +1,7 @@
 //! `recommend`: the best feasible measured configuration (one objective) or
 //! the Pareto front (several), with intervals and reasons.
 
+use aiopt_sdk::text::num;
 use aiopt_sdk::{
     group_replicates, summarize, ConfigKey, Error, Estimate, Profile, Proposal, Replicates as Group, Report,
     TrialState, TrialView,
@@ -248,14 +249,4 @@ pub(crate) fn importance(profile: &Profile, complete: &[TrialView]) -> Option<St
         rows.len(),
         parts.join(", ")
     ))
-}
-
-/// A number for people: four significant digits, at least one decimal.
-fn num(x: f64) -> String {
-    if x == 0.0 || !x.is_finite() {
-        return format!("{x:.1}");
-    }
-    let magnitude = x.abs().log10().floor() as i32;
-    let decimals = (3 - magnitude).clamp(1, 10) as usize;
-    format!("{x:.decimals$}")
 }
