@@ -138,7 +138,9 @@ fn split_log(profile: &Profile, split: u64) -> (RequestLog, RequestLog) {
     };
     let (mut train, mut held_out) = (empty(), empty());
     for (i, record) in log.records.iter().enumerate() {
-        let to_train = record.prompt.is_none_or(|p| mix(split, p).is_multiple_of(TRAIN_ONE_IN));
+        let to_train = record
+            .prompt
+            .is_none_or(|p| mix(split, p).is_multiple_of(TRAIN_ONE_IN));
         let side = if to_train { &mut train } else { &mut held_out };
         side.records.push(record.clone());
         side.extra
