@@ -14,5 +14,6 @@ pub mod evaluator;
 pub mod profile;
 pub mod report;
 pub mod runtime;
+pub mod service;
 pub mod store;
 pub mod study;

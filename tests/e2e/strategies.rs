@@ -89,7 +89,7 @@ fn a_strategy_of_another_kind_is_refused_by_name() {
         "--strategy",
         "random",
     ]);
-    run.expect_code(1);
+    run.expect_code(2);
     assert!(
         run.stderr()
             .contains("strategy `random` does not do cost optimization"),

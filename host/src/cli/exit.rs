@@ -46,6 +46,9 @@ pub fn exit_code(error: &anyhow::Error) -> ExitCode {
         if cause.downcast_ref::<ProfileError>().is_some() {
             return ExitCode::DataError;
         }
+        if cause.downcast_ref::<crate::service::WrongKind>().is_some() {
+            return ExitCode::Usage;
+        }
         if cause.downcast_ref::<NoFeasibleTrial>().is_some() {
             return ExitCode::NoFeasibleTrial;
         }

@@ -11,8 +11,8 @@ use sha2::{Digest, Sha256};
 
 use crate::profile::{self, Config};
 use crate::report::{self, Report};
-use crate::runtime::registry::Registry;
-use crate::runtime::{Limits, Runtime};
+use crate::runtime::Runtime;
+use crate::service;
 use crate::store::{Change, ConfigVersion, Store};
 
 #[derive(Debug, Subcommand)]
@@ -264,8 +264,7 @@ pub fn config(db: &Path, command: ConfigCommand) -> anyhow::Result<()> {
 
 /// `recommend MODEL --strategy NAME`: runs a strategy's `recommend` on the
 /// model's stored profile and stores the report.
-/// Runs `strategy`'s `recommend` on stored `model` and stores the report;
-/// with `kind`, the strategy must implement that optimization type.
+/// `recommend` with one strategy (see `service::recommend`), printed.
 pub fn recommend_kind(
     db: &Path,
     data_dir: &Path,
@@ -276,54 +275,30 @@ pub fn recommend_kind(
     json: bool,
 ) -> anyhow::Result<()> {
     let mut store = open_store(db)?;
-    let profile = store.profile(model)?.profile;
     let runtime = Runtime::new(Some(data_dir.join("cache")))?;
-    let (plugin, _) = Registry::new(data_dir).resolve(&runtime, strategy)?;
-    if let Some(kind) = kind {
-        let kinds: Vec<String> = plugin.info.kinds.iter().map(|k| k.to_string()).collect();
-        if !kinds.iter().any(|k| k == kind) {
-            anyhow::bail!(
-                "strategy `{}` does not do {kind} optimization (its kinds: {}); pick one with `aiopt plugin list`",
-                plugin.info.name,
-                kinds.join(", ")
-            );
-        }
-    }
-    let called = runtime
-        .recommend(&plugin, &profile, seed, &Limits::default())
-        .map_err(anyhow::Error::new)
-        .with_context(|| format!("recommend `{}` failed", plugin.info.name))?;
-    let kind = kind.map(str::to_string).unwrap_or_else(|| {
-        plugin
-            .info
-            .kinds
-            .first()
-            .map_or("tuning".to_string(), |k| k.to_string())
-    });
-    let report_json = serde_json::to_string(&called.value)?;
-    let id = store.save_report(
-        model,
-        &kind,
-        &format!("{}@{}", plugin.info.name, plugin.info.version),
-        &report_json,
-    )?;
+    let done = service::recommend(&mut store, &runtime, data_dir, model, strategy, kind, seed)?;
     if json {
         outln!(
             "{}",
             serde_json::to_string_pretty(
-                &json!({ "report_id": id, "report": called.value, "usage": called.usage })
+                &json!({ "report_id": done.report_id, "report": done.report, "usage": done.usage })
             )?
         );
     } else {
         outln!(
-            "report {id} from {} {} for `{model}` ({kind}; fuel {}, {:.1} ms):",
-            plugin.info.name,
-            plugin.info.version,
-            called.usage.fuel,
-            called.usage.wall_time_us as f64 / 1000.0
+            "report {} from {} for `{model}` ({}; fuel {}, {:.1} ms):",
+            done.report_id,
+            done.strategy.replace('@', " "),
+            done.kind,
+            done.usage.fuel,
+            done.usage.wall_time_us as f64 / 1000.0
         );
+        let profile = store.profile(model)?.profile;
         let before = report::baseline_metrics(&profile);
-        out!("{}", render(&called.value, &profile.baseline, &before, id));
+        out!(
+            "{}",
+            render(&done.report, &profile.baseline, &before, done.report_id)
+        );
     }
     Ok(())
 }
@@ -389,77 +364,37 @@ pub fn default_db(data_dir: &Path) -> PathBuf {
     data_dir.join("aiopt.db")
 }
 
-/// The built-in strategies `recommend` runs when none is named, in the
-/// order their proposals keep on equal scores.
-const ALL_STRATEGIES: [&str; 4] = ["performance", "cost", "quality", "tpe"];
-
-/// Runs every built-in strategy of [`ALL_STRATEGIES`] on stored `model`,
-/// ranks all their proposals by `report::rank::score` (documented there),
-/// and stores them as one report. A strategy that does not apply (its data
-/// is missing) or fails becomes a note, not an error.
+/// `recommend` with every applicable built-in (see
+/// `service::recommend_all`), printed.
 pub fn recommend_all(db: &Path, data_dir: &Path, model: &str, seed: u64, json: bool) -> anyhow::Result<()> {
     let mut store = open_store(db)?;
-    let profile = store.profile(model)?.profile;
     let runtime = Runtime::new(Some(data_dir.join("cache")))?;
-    let registry = Registry::new(data_dir);
-    let before = report::baseline_metrics(&profile);
-    let mut scored: Vec<(f64, report::Proposal)> = Vec::new();
-    let mut notes = Vec::new();
-    let mut used = Vec::new();
-    let mut usage = (0u64, 0u64);
-    for name in ALL_STRATEGIES {
-        let (plugin, _) = match registry.resolve(&runtime, name) {
-            Ok(found) => found,
-            Err(e) => {
-                notes.push(format!("{name}: not available: {e}"));
-                continue;
-            }
-        };
-        match runtime.recommend(&plugin, &profile, seed, &Limits::default()) {
-            Ok(called) => {
-                used.push(format!("{}@{}", plugin.info.name, plugin.info.version));
-                usage = (usage.0 + called.usage.fuel, usage.1 + called.usage.wall_time_us);
-                for mut p in called.value.proposals {
-                    let score = report::rank::score(&profile, &before, &p);
-                    p.title = format!("[{name}, score {score:+.3}] {}", p.title);
-                    scored.push((score, p));
-                }
-                notes.extend(called.value.notes.into_iter().map(|n| format!("{name}: {n}")));
-            }
-            Err(failure) => notes.push(format!("{name}: not applicable: {}", failure.error)),
-        }
-    }
-    // Stable: equal scores keep the strategies' order.
-    scored.sort_by(|a, b| b.0.total_cmp(&a.0));
-    let combined = Report {
-        proposals: scored.into_iter().map(|(_, p)| p).collect(),
-        notes,
-    };
-    let id = store.save_report(
-        model,
-        "recommend",
-        &used.join(", "),
-        &serde_json::to_string(&combined)?,
-    )?;
+    let done = service::recommend_all(&mut store, &runtime, data_dir, model, seed)?;
     if json {
         outln!(
             "{}",
             serde_json::to_string_pretty(&json!({
-                "report_id": id,
-                "strategies": used,
-                "report": combined,
-                "usage": { "fuel": usage.0, "wall_time_us": usage.1 },
+                "report_id": done.report_id,
+                "strategies": done.strategies,
+                "report": done.report,
+                "usage": { "fuel": done.fuel, "wall_time_us": done.wall_time_us },
             }))?
         );
     } else {
         outln!(
-            "report {id} for `{model}` from {} (fuel {}, {:.1} ms), proposals ranked by score (mean relative \
+            "report {} for `{model}` from {} (fuel {}, {:.1} ms), proposals ranked by score (mean relative \
              improvement over the profile's objectives):",
-            used.join(", "),
-            usage.0,
-            usage.1 as f64 / 1000.0
+            done.report_id,
+            done.strategies.join(", "),
+            done.fuel,
+            done.wall_time_us as f64 / 1000.0
         );
-        out!("{}", render(&combined, &profile.baseline, &before, id));
+        let profile = store.profile(model)?.profile;
+        let before = report::baseline_metrics(&profile);
+        out!(
+            "{}",
+            render(&done.report, &profile.baseline, &before, done.report_id)
+        );
     }
     Ok(())
 }
