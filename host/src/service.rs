@@ -6,10 +6,11 @@ use std::path::Path;
 use anyhow::Context;
 use serde::Serialize;
 
+use crate::profile::{did_you_mean, Config, Value};
 use crate::report::{self, Report};
 use crate::runtime::registry::Registry;
 use crate::runtime::{Limits, Runtime, Usage};
-use crate::store::Store;
+use crate::store::{Change, ConfigVersion, Store};
 
 /// The built-in strategies `recommend_all` runs, in the order their
 /// proposals keep on equal scores.
@@ -149,4 +150,110 @@ pub fn recommend_all(
         fuel,
         wall_time_us,
     })
+}
+
+/// A request the caller can fix: an unknown knob, a value outside its
+/// domain, a proposal that does not exist. (The CLI reports it like any
+/// failure; the HTTP API answers 400.)
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct BadRequest(pub String);
+
+fn set_knob(config: &mut Config, knob: &str, value: Value) {
+    match config.iter_mut().find(|(k, _)| k == knob) {
+        Some(slot) => slot.1 = value,
+        None => config.push((knob.to_string(), value)),
+    }
+}
+
+/// Sets knobs of `model`'s current configuration: every name must be a
+/// knob and every value inside its domain (integers given for reals are
+/// taken as reals).
+pub fn set_knobs(
+    store: &mut Store,
+    model: &str,
+    values: Vec<(String, Value)>,
+    actor: &str,
+) -> anyhow::Result<ConfigVersion> {
+    let profile = store.profile(model)?.profile;
+    let mut config = store.current_config(model)?.config;
+    for (knob, value) in values {
+        let param = profile.space.iter().find(|p| p.name == knob).ok_or_else(|| {
+            let names: Vec<&str> = profile.space.iter().map(|p| p.name.as_str()).collect();
+            let hint = did_you_mean(&knob, &names)
+                .map(|s| format!(" (did you mean `{s}`?)"))
+                .unwrap_or_default();
+            BadRequest(format!(
+                "`{knob}` is not a knob of `{model}`{hint}; knobs: {}",
+                names.join(", ")
+            ))
+        })?;
+        let value = param.domain.coerce(value);
+        if !param.domain.contains(&value) {
+            return Err(BadRequest(format!(
+                "`{knob}` = `{value}` is outside its domain: expected {}",
+                param.domain.describe()
+            ))
+            .into());
+        }
+        set_knob(&mut config, &knob, value);
+    }
+    Ok(store.set_config(model, &config, Change::Set, actor)?)
+}
+
+/// Applies proposal `index` (0-based) of stored report `report_id` to
+/// `model`: the proposal's value of every knob of the space it names.
+pub fn apply_proposal(
+    store: &mut Store,
+    model: &str,
+    report_id: i64,
+    index: u32,
+    actor: &str,
+) -> anyhow::Result<ConfigVersion> {
+    let stored = store.report(report_id)?;
+    let report: serde_json::Value =
+        serde_json::from_str(&stored.json).context("reading the stored report")?;
+    let chosen = report["proposals"].get(index as usize).ok_or_else(|| {
+        let n = report["proposals"].as_array().map_or(0, Vec::len);
+        BadRequest(format!(
+            "report {report_id} has {n} proposals; proposal {report_id}.{} does not exist",
+            index + 1
+        ))
+    })?;
+    let profile = store.profile(model)?.profile;
+    let mut config = store.current_config(model)?.config;
+    for param in &profile.space {
+        if let Some(v) = chosen["config"].get(&param.name) {
+            let value: Value = serde_json::from_value(v.clone())?;
+            set_knob(&mut config, &param.name, param.domain.coerce(value));
+        }
+    }
+    let change = Change::Apply {
+        report_id,
+        proposal: index,
+    };
+    Ok(store.set_config(model, &config, change, actor)?)
+}
+
+/// Returns `model` to its profile's baseline (recorded as a reset).
+pub fn reset_config(store: &mut Store, model: &str, actor: &str) -> anyhow::Result<ConfigVersion> {
+    let baseline = store.profile(model)?.profile.baseline;
+    Ok(store.set_config(model, &baseline, Change::Reset, actor)?)
+}
+
+/// `model`'s configuration versions, oldest first, each with the change
+/// from the one before (`knob: old → new`).
+pub fn config_history(store: &Store, model: &str) -> anyhow::Result<Vec<(ConfigVersion, Vec<String>)>> {
+    let history = store.config_history(model)?;
+    Ok(history
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            let diff = i
+                .checked_sub(1)
+                .map(|p| report::config_changes(&history[p].config, &v.config))
+                .unwrap_or_default();
+            (v.clone(), diff)
+        })
+        .collect())
 }

@@ -33,7 +33,7 @@ pub fn stdout_failed(error: std::io::Error) -> ! {
 }
 
 mod benchmark;
-mod exit;
+pub mod exit;
 mod plugin;
 mod stored;
 mod study;
@@ -225,13 +225,7 @@ fn profile_check(file: &std::path::Path, json: bool) -> anyhow::Result<()> {
         Ok(profile) => profile,
         Err(error) if json => {
             // Machines get the problems as data too; the exit code stays 3.
-            let problems: Vec<serde_json::Value> = error
-                .problems
-                .iter()
-                .map(|p| {
-                    serde_json::json!({ "file": p.file, "line": p.line, "column": p.column, "message": p.message })
-                })
-                .collect();
+            let problems = error.problems_json();
             let doc = serde_json::json!({ "valid": false, "problems": problems });
             outln!("{}", serde_json::to_string_pretty(&doc)?);
             return Err(error.into());

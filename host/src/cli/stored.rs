@@ -4,7 +4,6 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::Context;
 use clap::Subcommand;
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -184,77 +183,42 @@ pub fn config(db: &Path, command: ConfigCommand) -> anyhow::Result<()> {
         }
         ConfigCommand::Set { model, assignments } => {
             let profile = store.profile(&model)?.profile;
-            let mut config = store.current_config(&model)?.config;
+            let mut values = Vec::new();
             for a in &assignments {
                 let (knob, text) = a
                     .split_once('=')
                     .ok_or_else(|| anyhow::anyhow!("expected KNOB=VALUE, found `{a}`"))?;
-                let param = profile.space.iter().find(|p| p.name == knob).ok_or_else(|| {
-                    let names: Vec<&str> = profile.space.iter().map(|p| p.name.as_str()).collect();
-                    let hint = profile::did_you_mean(knob, &names)
-                        .map(|s| format!(" (did you mean `{s}`?)"))
-                        .unwrap_or_default();
-                    anyhow::anyhow!(
-                        "`{knob}` is not a knob of `{model}`{hint}; knobs: {}",
-                        names.join(", ")
-                    )
-                })?;
-                let value = profile::parse_knob(param, text).map_err(anyhow::Error::msg)?;
-                set_knob(&mut config, knob, value);
+                // Text becomes a typed value by the knob's domain; unknown
+                // knobs are left to set_knobs, which names the known ones.
+                let value = match profile.space.iter().find(|p| p.name == knob) {
+                    Some(param) => profile::parse_knob(param, text).map_err(anyhow::Error::msg)?,
+                    None => profile::Value::Choice(text.to_string()),
+                };
+                values.push((knob.to_string(), value));
             }
-            let version = store.set_config(&model, &config, Change::Set, &actor())?;
+            let version = service::set_knobs(&mut store, &model, values, &actor())?;
             print_version(&version, None);
         }
         ConfigCommand::Apply { model, proposal } => {
             let (report_id, index) = parse_proposal_ref(&proposal)?;
-            let stored = store.report(report_id)?;
-            let report: serde_json::Value =
-                serde_json::from_str(&stored.json).context("reading the stored report")?;
-            let chosen = report["proposals"].get(index as usize).ok_or_else(|| {
-                let n = report["proposals"].as_array().map_or(0, Vec::len);
-                anyhow::anyhow!(
-                    "report {report_id} has {n} proposals; `--proposal {report_id}.{}` does not exist",
-                    index + 1
-                )
-            })?;
-            let profile = store.profile(&model)?.profile;
-            let mut config = store.current_config(&model)?.config;
-            for param in &profile.space {
-                if let Some(v) = chosen["config"].get(&param.name) {
-                    let value: profile::Value = serde_json::from_value(v.clone())?;
-                    set_knob(&mut config, &param.name, param.domain.coerce(value));
-                }
-            }
-            let change = Change::Apply {
-                report_id,
-                proposal: index,
-            };
-            let version = store.set_config(&model, &config, change, &actor())?;
+            let version = service::apply_proposal(&mut store, &model, report_id, index, &actor())?;
             print_version(&version, None);
         }
         ConfigCommand::Reset { model } => {
-            let baseline = store.profile(&model)?.profile.baseline;
-            let version = store.set_config(&model, &baseline, Change::Reset, &actor())?;
+            let version = service::reset_config(&mut store, &model, &actor())?;
             print_version(&version, None);
         }
         ConfigCommand::History { model, json } => {
-            let history = store.config_history(&model)?;
+            let history = service::config_history(&store, &model)?;
             if json {
                 let items: Vec<serde_json::Value> = history
                     .iter()
-                    .enumerate()
-                    .map(|(i, v)| {
-                        let diff = i
-                            .checked_sub(1)
-                            .map(|p| report::config_changes(&history[p].config, &v.config))
-                            .unwrap_or_default();
-                        json!({ "version": v, "diff": diff })
-                    })
+                    .map(|(v, diff)| json!({ "version": v, "diff": diff }))
                     .collect();
                 outln!("{}", serde_json::to_string_pretty(&items)?);
             } else {
-                for (i, v) in history.iter().enumerate() {
-                    print_version(v, i.checked_sub(1).map(|p| &history[p].config));
+                for (i, (v, _)) in history.iter().enumerate() {
+                    print_version(v, i.checked_sub(1).map(|p| &history[p].0.config));
                 }
             }
         }
@@ -324,13 +288,6 @@ fn parse_proposal_ref(text: &str) -> anyhow::Result<(i64, u32)> {
         return Err(bad());
     }
     Ok((report, n - 1))
-}
-
-fn set_knob(config: &mut Config, knob: &str, value: profile::Value) {
-    match config.iter_mut().find(|(k, _)| k == knob) {
-        Some(slot) => slot.1 = value,
-        None => config.push((knob.to_string(), value)),
-    }
 }
 
 fn print_version(v: &ConfigVersion, before: Option<&Config>) {

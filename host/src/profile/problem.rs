@@ -37,6 +37,17 @@ pub struct ProfileError {
     pub problems: Vec<Problem>,
 }
 
+impl ProfileError {
+    /// Every problem as `{ "file", "line", "column", "message" }`: what
+    /// `profile check --json` prints and the HTTP API returns.
+    pub fn problems_json(&self) -> Vec<serde_json::Value> {
+        self.problems
+            .iter()
+            .map(|p| serde_json::json!({ "file": p.file, "line": p.line, "column": p.column, "message": p.message }))
+            .collect()
+    }
+}
+
 impl fmt::Display for ProfileError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for (i, problem) in self.problems.iter().enumerate() {
