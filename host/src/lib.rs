@@ -8,6 +8,7 @@
 //! Data flows one way: input files → `profile` → `runtime` → `report`. Only
 //! the `cli` module (and the binary) prints or reads arguments.
 
+pub mod api;
 pub mod benchmark;
 pub mod cli;
 pub mod evaluator;

@@ -34,7 +34,7 @@ pub fn stdout_failed(error: std::io::Error) -> ! {
 
 mod benchmark;
 pub mod exit;
-mod plugin;
+pub(crate) mod plugin;
 mod stored;
 mod study;
 
@@ -43,6 +43,7 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 pub use exit::{exit_code, ExitCode};
+pub(crate) use stored::parse_proposal_ref;
 
 /// aiopt: optimize deployed AI models with sandboxed WebAssembly strategies.
 #[derive(Debug, Parser)]
@@ -109,6 +110,11 @@ pub enum Command {
     /// Tuning studies: ask/tell, evaluators, resumable runs.
     #[command(subcommand)]
     Study(study::StudyCommand),
+    /// Serve the HTTP API (`/api/v1`, OpenAPI at `/api/v1/openapi.json`, Prometheus at `/metrics`).
+    #[command(
+        after_help = "Examples:\n  aiopt serve                                    # 127.0.0.1:8080, no token needed on loopback\n  AIOPT_TOKEN=s3cret aiopt serve --addr 0.0.0.0:8080 --open-reads\n  aiopt serve --token-file /etc/aiopt/tokens --cors-origin https://dash.example"
+    )]
+    Serve(ServeArgs),
     /// Recommend changes to a stored model: every applicable built-in strategy, ranked (or one strategy), stored as a report.
     #[command(
         after_help = "Examples:\n  aiopt profile import examples/code-review/profile.toml\n  aiopt recommend code-review\n  aiopt recommend code-review --strategy cost --json"
@@ -125,6 +131,53 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// Options of `aiopt serve`.
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// Address to listen on; port 0 picks a free port (printed on stderr).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    addr: std::net::SocketAddr,
+    /// File with accepted bearer tokens, one per line (`#` comments).
+    #[arg(long, value_name = "FILE")]
+    token_file: Option<PathBuf>,
+    /// Reads (GET) need no token; writes always do when tokens are set.
+    #[arg(long)]
+    open_reads: bool,
+    /// Allow browsers from this origin (repeatable); CORS is off otherwise.
+    #[arg(long = "cors-origin", value_name = "ORIGIN")]
+    cors_origins: Vec<String>,
+    /// Largest request body.
+    #[arg(long, default_value_t = 16)]
+    body_limit_mb: usize,
+    /// Longest a request may take.
+    #[arg(long, default_value_t = 120)]
+    timeout_s: u64,
+}
+
+/// Tokens from `--token-file` and `AIOPT_TOKEN`.
+fn tokens(args: &ServeArgs) -> anyhow::Result<Vec<String>> {
+    let mut tokens = Vec::new();
+    if let Some(file) = &args.token_file {
+        let text = std::fs::read_to_string(file)
+            .map_err(|e| anyhow::anyhow!("cannot read token file {}: {e}", file.display()))?;
+        tokens.extend(
+            text.lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                .map(str::to_string),
+        );
+        if tokens.is_empty() {
+            anyhow::bail!("token file {} holds no token", file.display());
+        }
+    }
+    if let Ok(token) = std::env::var("AIOPT_TOKEN") {
+        if !token.trim().is_empty() {
+            tokens.push(token.trim().to_string());
+        }
+    }
+    Ok(tokens)
 }
 
 #[derive(Debug, Subcommand)]
@@ -201,6 +254,17 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 let strategy = strategy.unwrap_or_else(|| kind.clone());
                 stored::recommend_kind(&db, &data_dir, &model, &strategy, Some(&kind), seed, json)
             }
+        }
+        Command::Serve(args) => {
+            let options = crate::api::ServeOptions {
+                addr: args.addr,
+                tokens: tokens(&args)?,
+                open_reads: args.open_reads,
+                cors_origins: args.cors_origins.clone(),
+                body_limit_bytes: args.body_limit_mb.max(1) * 1024 * 1024,
+                request_timeout: std::time::Duration::from_secs(args.timeout_s.max(1)),
+            };
+            crate::api::serve(&db, &data_dir, options)
         }
         Command::Recommend {
             model,

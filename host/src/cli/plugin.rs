@@ -169,7 +169,7 @@ fn kinds(plugin: &Plugin) -> String {
         .join(",")
 }
 
-fn describe(plugin: &Plugin, source: &PluginSource) -> serde_json::Value {
+pub(crate) fn describe(plugin: &Plugin, source: &PluginSource) -> serde_json::Value {
     json!({
         "name": plugin.info.name,
         "version": plugin.info.version,

@@ -6,7 +6,6 @@ use std::path::{Path, PathBuf};
 
 use clap::Subcommand;
 use serde_json::json;
-use sha2::{Digest, Sha256};
 
 use crate::profile::{self, Config};
 use crate::report::{self, Report};
@@ -65,7 +64,7 @@ fn actor() -> String {
 /// `profile import FILE`: checks the profile completely, then stores it.
 pub fn import(db: &Path, file: &Path, json: bool) -> anyhow::Result<()> {
     let profile = profile::load(file)?;
-    let hash = hex(&Sha256::digest(serde_json::to_vec(&profile)?));
+    let hash = profile::content_hash(&profile)?;
     let mut store = open_store(db)?;
     let imported = store.import_profile(&profile, &hash, &file.display().to_string())?;
     if json {
@@ -277,7 +276,8 @@ fn render(report: &Report, baseline: &Config, before: &[(String, f64)], id: i64)
     text
 }
 
-fn parse_proposal_ref(text: &str) -> anyhow::Result<(i64, u32)> {
+/// `REPORT` or `REPORT.N` (N from 1) as (report id, 0-based proposal).
+pub(crate) fn parse_proposal_ref(text: &str) -> anyhow::Result<(i64, u32)> {
     let bad = || anyhow::anyhow!("--proposal expects REPORT or REPORT.N (N from 1), found `{text}`");
     let (report, n) = match text.split_once('.') {
         Some((r, n)) => (r, n.parse::<u32>().map_err(|_| bad())?),
@@ -310,10 +310,6 @@ fn print_version(v: &ConfigVersion, before: Option<&Config>) {
             outln!("     {}", changes.join(", "));
         }
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The default database: `aiopt.db` in the data directory.

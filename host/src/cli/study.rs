@@ -7,12 +7,12 @@ use clap::Subcommand;
 use serde_json::json;
 
 use crate::evaluator::CommandEvaluator;
-use crate::profile::{self, Direction, TrialState};
+use crate::profile::{self, TrialState};
 use crate::report;
 use crate::runtime::registry::Registry;
 use crate::runtime::{Limits, Runtime};
 use crate::store::{Measured, Store, StudySummary, StudyTrial, Told};
-use crate::study::{self, Evaluator, TableEvaluator};
+use crate::study::{self, best_trial, first_objective_value, Evaluator, TableEvaluator};
 
 #[derive(Debug, Subcommand)]
 pub enum StudyCommand {
@@ -363,33 +363,6 @@ fn run_study(
     Ok(())
 }
 
-/// The best complete trial that satisfies every constraint, by the first
-/// objective; constrained-out trials are never reported as best.
-pub fn best_trial<'t>(profile: &profile::Profile, trials: &'t [StudyTrial]) -> Option<&'t StudyTrial> {
-    let feasible = |t: &&StudyTrial| study::feasibility::is_feasible(&profile.constraints, &t.metrics);
-    let objective = profile.objectives.first()?;
-    trials
-        .iter()
-        .filter(|t| t.state == TrialState::Complete)
-        .filter(feasible)
-        .filter_map(|t| first_objective_value(profile, t).map(|v| (t, v)))
-        .fold(None, |best: Option<(&StudyTrial, f64)>, (t, v)| match best {
-            Some((_, bv))
-                if (objective.direction == Direction::Minimize && v >= bv)
-                    || (objective.direction == Direction::Maximize && v <= bv) =>
-            {
-                best
-            }
-            _ => Some((t, v)),
-        })
-        .map(|(t, _)| t)
-}
-
-fn first_objective_value(profile: &profile::Profile, trial: &StudyTrial) -> Option<f64> {
-    let metric = &profile.objectives.first()?.metric;
-    trial.metrics.iter().find(|(m, _)| m == metric).map(|(_, v)| *v)
-}
-
 fn parse_metrics(pairs: &[String]) -> anyhow::Result<Vec<(String, f64)>> {
     pairs
         .iter()
@@ -556,11 +529,7 @@ pub fn model_for(store: &mut Store, target: &str) -> anyhow::Result<String> {
         return Ok(target.to_string());
     }
     let profile = profile::load(path)?;
-    let hash = {
-        use sha2::Digest;
-        let digest = sha2::Sha256::digest(serde_json::to_vec(&profile)?);
-        digest.iter().map(|b| format!("{b:02x}")).collect::<String>()
-    };
+    let hash = profile::content_hash(&profile)?;
     store.import_profile(&profile, &hash, &path.display().to_string())?;
     Ok(profile.name)
 }

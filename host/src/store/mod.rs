@@ -201,6 +201,12 @@ impl Store {
     }
 
     /// The file this store was opened from.
+    /// Takes and releases the write lock: whether this database can be
+    /// written now (health checks).
+    pub fn ping_write(&mut self) -> Result<(), StoreError> {
+        self.write(|_| Ok(()))
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }

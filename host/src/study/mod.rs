@@ -12,7 +12,7 @@ pub use feasibility::NoFeasibleTrial;
 
 use std::time::Duration;
 
-use crate::profile::{Profile, Trial};
+use crate::profile::{Direction, Profile, Trial, TrialState};
 use crate::runtime::{Limits, Plugin, Runtime};
 use crate::store::{Store, StoreError, StudySummary, StudyTrial, Suggested, Told};
 
@@ -110,4 +110,31 @@ pub fn run_batch(
     );
     told.sort_by_key(|t| t.number);
     Ok(told)
+}
+
+/// The best complete trial that satisfies every constraint, by the first
+/// objective; constrained-out trials are never reported as best.
+pub fn best_trial<'t>(profile: &Profile, trials: &'t [StudyTrial]) -> Option<&'t StudyTrial> {
+    let feasible = |t: &&StudyTrial| feasibility::is_feasible(&profile.constraints, &t.metrics);
+    let objective = profile.objectives.first()?;
+    trials
+        .iter()
+        .filter(|t| t.state == TrialState::Complete)
+        .filter(feasible)
+        .filter_map(|t| first_objective_value(profile, t).map(|v| (t, v)))
+        .fold(None, |best: Option<(&StudyTrial, f64)>, (t, v)| match best {
+            Some((_, bv))
+                if (objective.direction == Direction::Minimize && v >= bv)
+                    || (objective.direction == Direction::Maximize && v <= bv) =>
+            {
+                best
+            }
+            _ => Some((t, v)),
+        })
+        .map(|(t, _)| t)
+}
+
+pub fn first_objective_value(profile: &Profile, trial: &StudyTrial) -> Option<f64> {
+    let metric = &profile.objectives.first()?.metric;
+    trial.metrics.iter().find(|(m, _)| m == metric).map(|(_, v)| *v)
 }
