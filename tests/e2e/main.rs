@@ -4,7 +4,9 @@
 //!
 //! The plugins and fixtures must be built first: `cargo xtask test` does it.
 
+mod api;
 mod cli;
+mod http;
 mod profile;
 mod runtime;
 mod store;

@@ -342,14 +342,21 @@ pub async fn benchmark(
     Ok(Json(run))
 }
 
-/// The per-model gauges from a benchmark's best configuration (the first).
+/// The per-model gauges from a benchmark: the baseline configuration's
+/// measured means (what the model serves with today, per its profile).
 fn record_benchmark_gauges(state: &AppState, model: &str, report: &crate::benchmark::BenchmarkReport) {
     let doc = serde_json::to_value(report).unwrap_or_default();
-    let Some(metrics) = doc["configurations"][0]["metrics"].as_array() else {
+    let configurations = doc["configurations"].as_array().cloned().unwrap_or_default();
+    let Some(metrics) = configurations
+        .iter()
+        .find(|c| c["is_baseline"] == true)
+        .or(configurations.first())
+        .and_then(|c| c["metrics"].as_array())
+    else {
         return;
     };
     for m in metrics {
-        let (Some(name), Some(value)) = (m["metric"].as_str(), m["mean"].as_f64()) else {
+        let (Some(name), Some(value)) = (m["metric"].as_str(), m["value"].as_f64()) else {
             continue;
         };
         let m = &state.metrics;
