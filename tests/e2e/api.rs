@@ -299,6 +299,7 @@ fn the_openapi_document_lists_every_route() {
         "POST /api/v1/config/{model}/reset",
         "GET /api/v1/config/{model}/history",
         "GET /api/v1/plugins",
+        "POST /api/v1/plugins",
         "GET /api/v1/plugins/{name}",
         "GET /api/v1/studies",
         "POST /api/v1/studies",
@@ -490,4 +491,48 @@ fn sigterm_during_load_loses_no_told_trial() {
         .count();
     assert!(told_ok.load(Ordering::SeqCst) >= 30);
     assert_eq!(complete, told_ok.load(Ordering::SeqCst), "{show}");
+}
+
+#[test]
+fn plugins_install_only_with_the_admin_token() {
+    let env = Env::new();
+    let token_file = env.dir.path().join("tokens");
+    std::fs::write(&token_file, "# workers\nworker-token\nadmin admin-token\n").unwrap();
+    let server = Server::start(&env, &["--token-file", token_file.to_str().unwrap()], None);
+    let wasm = std::fs::read(fixture("sneaky")).unwrap();
+    let install = |token: &str| {
+        crate::http::request_bytes(
+            server.port,
+            Some(token),
+            "POST",
+            "/api/v1/plugins",
+            &wasm,
+            Some("application/wasm"),
+        )
+    };
+    let refused = install("worker-token");
+    refused.expect(403);
+    assert_eq!(refused.json()["type"], "urn:aiopt:problem:forbidden");
+    let installed = install("admin-token");
+    installed.expect(201);
+    let name = installed.json()["name"].as_str().unwrap().to_string();
+    server
+        .call_as(
+            Some("worker-token"),
+            "GET",
+            &format!("/api/v1/plugins/{name}"),
+            None,
+        )
+        .expect(200);
+    // Not a component: a clear problem, not a crash.
+    let junk = crate::http::request_bytes(
+        server.port,
+        Some("admin-token"),
+        "POST",
+        "/api/v1/plugins",
+        b"junk",
+        None,
+    );
+    junk.expect(422);
+    assert_eq!(junk.json()["type"], "urn:aiopt:problem:not-a-component");
 }

@@ -127,24 +127,37 @@ pub fn request(
     path: &str,
     body: Option<&serde_json::Value>,
 ) -> Reply {
+    let body = body.map(|b| b.to_string()).unwrap_or_default();
+    let content_type = (!body.is_empty()).then_some("application/json");
+    request_bytes(port, token, method, path, body.as_bytes(), content_type)
+}
+
+/// One request with a raw body.
+pub fn request_bytes(
+    port: u16,
+    token: Option<&str>,
+    method: &str,
+    path: &str,
+    body: &[u8],
+    content_type: Option<&str>,
+) -> Reply {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
     stream
         .set_read_timeout(Some(Duration::from_secs(120)))
         .expect("timeout");
-    let body = body.map(|b| b.to_string()).unwrap_or_default();
     let mut head = format!(
         "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: {}\r\n",
         body.len()
     );
-    if !body.is_empty() {
-        head.push_str("Content-Type: application/json\r\n");
+    if let Some(ct) = content_type {
+        head.push_str(&format!("Content-Type: {ct}\r\n"));
     }
     if let Some(t) = token {
         head.push_str(&format!("Authorization: Bearer {t}\r\n"));
     }
     head.push_str("\r\n");
     stream.write_all(head.as_bytes()).expect("send");
-    stream.write_all(body.as_bytes()).expect("send body");
+    stream.write_all(body).expect("send body");
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw).expect("read");
     let text = String::from_utf8_lossy(&raw).to_string();

@@ -44,6 +44,9 @@ pub struct ServeOptions {
     pub addr: SocketAddr,
     /// Accepted bearer tokens; empty only on a loopback address.
     pub tokens: Vec<String>,
+    /// Tokens that may also install plugins (`POST /plugins`); none: the
+    /// route is refused.
+    pub admin_tokens: Vec<String>,
     /// Reads (GET) without a token.
     pub open_reads: bool,
     /// Origins allowed to call from a browser; empty: CORS off.
@@ -105,7 +108,7 @@ fn api_router() -> (Router<Arc<AppState>>, utoipa::openapi::OpenApi) {
         .routes(routes!(routes::get_config, routes::put_config))
         .routes(routes!(routes::reset_config))
         .routes(routes!(routes::config_history))
-        .routes(routes!(routes::list_plugins))
+        .routes(routes!(routes::list_plugins, routes::install_plugin))
         .routes(routes!(routes::get_plugin))
         .routes(routes!(studies::list_studies, studies::create_study))
         .routes(routes!(studies::get_study))
@@ -219,7 +222,7 @@ async fn observe(State(state): State<Arc<AppState>>, request: Request, next: Nex
 /// Serves until SIGTERM or Ctrl-C, then finishes the requests in flight
 /// (every write is a committed transaction, so none is lost).
 pub fn serve(db: &Path, data_dir: &Path, options: ServeOptions) -> anyhow::Result<()> {
-    if options.tokens.is_empty() && !options.addr.ip().is_loopback() {
+    if options.tokens.is_empty() && options.admin_tokens.is_empty() && !options.addr.ip().is_loopback() {
         return Err(ServeError::NoTokenOffLoopback(options.addr).into());
     }
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
@@ -228,7 +231,13 @@ pub fn serve(db: &Path, data_dir: &Path, options: ServeOptions) -> anyhow::Resul
         data_dir: data_dir.to_path_buf(),
         runtime: crate::runtime::Runtime::new(Some(data_dir.join("cache")))?,
         strategy_slots: Semaphore::new(cores),
-        tokens: options.tokens.clone(),
+        tokens: options
+            .tokens
+            .iter()
+            .chain(&options.admin_tokens)
+            .cloned()
+            .collect(),
+        admin_tokens: options.admin_tokens.clone(),
         open_reads: options.open_reads,
         metrics: metrics::Metrics::new(),
     });

@@ -476,6 +476,61 @@ pub async fn list_plugins(State(state): State<Arc<AppState>>) -> Reply<JsonValue
     Ok(Json(list))
 }
 
+/// Installs a strategy plugin (the `.wasm` component as the body): only
+/// with an admin token.
+#[utoipa::path(post, path = "/plugins", tag = "plugins",
+    request_body(content = Vec<u8>, content_type = "application/wasm"),
+    security(("bearer" = [])),
+    responses((status = 201, body = Object), (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub async fn install_plugin(
+    State(state): State<Arc<AppState>>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<(StatusCode, Json<JsonValue>), Problem> {
+    let given = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    if state.admin_tokens.is_empty() {
+        return Err(Problem::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "Forbidden",
+            "installing plugins over HTTP needs an admin token, and this server has none (AIOPT_ADMIN_TOKEN or an \
+             `admin TOKEN` line in the token file)",
+        ));
+    }
+    if !super::auth::token_matches(&state.admin_tokens, given) {
+        return Err(Problem::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "Forbidden",
+            "installing plugins needs an admin token",
+        ));
+    }
+    let installed = state
+        .blocking(move |state, store| {
+            let dir = tempfile::tempdir()?;
+            let path = dir.path().join("upload.wasm");
+            std::fs::write(&path, &body)?;
+            let registry = crate::runtime::registry::Registry::new(&state.data_dir);
+            let (plugin, target) = registry.install(&state.runtime, &path)?;
+            store.record_plugin(
+                &plugin.info.name,
+                &plugin.info.version,
+                &plugin.sha256,
+                &target.display().to_string(),
+            )?;
+            Ok(crate::cli::plugin::describe(
+                &plugin,
+                &crate::runtime::registry::PluginSource::Installed(target),
+            ))
+        })
+        .await?;
+    Ok((StatusCode::CREATED, Json(installed)))
+}
+
 /// One plugin: identity, kinds, options, contract, hash.
 #[utoipa::path(get, path = "/plugins/{name}", tag = "plugins",
     params(("name" = String, Path, description = "A plugin name")),

@@ -18,6 +18,8 @@ pub struct AppState {
     /// Strategy calls are CPU-bound: at most one per core at a time.
     pub strategy_slots: Semaphore,
     pub tokens: Vec<String>,
+    /// Tokens that may also install plugins.
+    pub admin_tokens: Vec<String>,
     pub open_reads: bool,
     pub metrics: Metrics,
 }

@@ -139,7 +139,8 @@ pub struct ServeArgs {
     /// Address to listen on; port 0 picks a free port (printed on stderr).
     #[arg(long, default_value = "127.0.0.1:8080")]
     addr: std::net::SocketAddr,
-    /// File with accepted bearer tokens, one per line (`#` comments).
+    /// File with accepted bearer tokens, one per line (`admin TOKEN` for one
+    /// that may also install plugins; `#` comments).
     #[arg(long, value_name = "FILE")]
     token_file: Option<PathBuf>,
     /// Reads (GET) need no token; writes always do when tokens are set.
@@ -156,28 +157,37 @@ pub struct ServeArgs {
     timeout_s: u64,
 }
 
-/// Tokens from `--token-file` and `AIOPT_TOKEN`.
-fn tokens(args: &ServeArgs) -> anyhow::Result<Vec<String>> {
-    let mut tokens = Vec::new();
+/// Tokens and admin tokens from `--token-file` (one per line; `admin
+/// TOKEN` for an admin token; `#` comments), `AIOPT_TOKEN` and
+/// `AIOPT_ADMIN_TOKEN`.
+fn tokens(args: &ServeArgs) -> anyhow::Result<(Vec<String>, Vec<String>)> {
+    let (mut tokens, mut admin) = (Vec::new(), Vec::new());
     if let Some(file) = &args.token_file {
         let text = std::fs::read_to_string(file)
             .map_err(|e| anyhow::anyhow!("cannot read token file {}: {e}", file.display()))?;
-        tokens.extend(
-            text.lines()
-                .map(str::trim)
-                .filter(|l| !l.is_empty() && !l.starts_with('#'))
-                .map(str::to_string),
-        );
-        if tokens.is_empty() {
+        for line in text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        {
+            match line.strip_prefix("admin ") {
+                Some(token) => admin.push(token.trim().to_string()),
+                None => tokens.push(line.to_string()),
+            }
+        }
+        if tokens.is_empty() && admin.is_empty() {
             anyhow::bail!("token file {} holds no token", file.display());
         }
     }
-    if let Ok(token) = std::env::var("AIOPT_TOKEN") {
-        if !token.trim().is_empty() {
-            tokens.push(token.trim().to_string());
-        }
-    }
-    Ok(tokens)
+    let env = |name: &str| {
+        std::env::var(name)
+            .ok()
+            .map(|t| t.trim().to_string())
+            .filter(|t| !t.is_empty())
+    };
+    tokens.extend(env("AIOPT_TOKEN"));
+    admin.extend(env("AIOPT_ADMIN_TOKEN"));
+    Ok((tokens, admin))
 }
 
 #[derive(Debug, Subcommand)]
@@ -256,9 +266,11 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
         Command::Serve(args) => {
+            let (tokens, admin_tokens) = tokens(&args)?;
             let options = crate::api::ServeOptions {
                 addr: args.addr,
-                tokens: tokens(&args)?,
+                tokens,
+                admin_tokens,
                 open_reads: args.open_reads,
                 cors_origins: args.cors_origins.clone(),
                 body_limit_bytes: args.body_limit_mb.max(1) * 1024 * 1024,
