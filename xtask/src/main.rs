@@ -25,6 +25,8 @@ Commands:
   bench-calibration
                   build plugins; how often the cost and quality strategies' 95%
                   intervals cover held-out request records
+  bench-api       build aiopt; ask+tell pairs/s and latency through `aiopt serve`
+                  on 127.0.0.1 at 1, 8 and 32 clients
 ";
 
 fn main() -> Result<()> {
@@ -39,6 +41,7 @@ fn main() -> Result<()> {
         "bench" => bench(&root)?,
         "bench-tuning" => bench_tuning(&root)?,
         "bench-calibration" => bench_calibration(&root)?,
+        "bench-api" => bench_api(&root)?,
         "" | "help" | "--help" | "-h" => {
             print!("{HELP}");
             return Ok(());
@@ -185,6 +188,12 @@ fn test(root: &Path) -> Result<()> {
     run(cargo(root).args(["fmt", "--all", "--check"]))?;
     run(cargo(root).args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))?;
     run(cargo(root).args(["test", "--release", "--workspace"]))
+}
+
+fn bench_api(root: &Path) -> Result<()> {
+    build_plugins(root)?;
+    run(cargo(root).args(["build", "--release", "-p", "aiopt"]))?;
+    run(cargo(root).args(["bench", "-p", "aiopt", "--bench", "api"]))
 }
 
 fn bench_calibration(root: &Path) -> Result<()> {

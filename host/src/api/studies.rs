@@ -101,11 +101,16 @@ pub async fn ask(
     let request = body.map(|b| b.0).unwrap_or_default();
     let count = request.count.unwrap_or(1).clamp(1, 1000);
     let stale = Duration::from_secs(request.stale_after_s.unwrap_or(3600));
+    let _slot = state
+        .strategy_slots
+        .acquire()
+        .await
+        .map_err(|_| Problem::from(anyhow::anyhow!("the server is shutting down")))?;
     let asked = state
-        .strategy(move |state, store| {
+        .serialized(move |state, store| {
             let study = store.study(&study)?;
-            let profile = store.profile_by_id(study.profile_id)?.profile;
-            let (plugin, _) = Registry::new(&state.data_dir).resolve(&state.runtime, &study.strategy)?;
+            let profile = state.profile(store, study.profile_id)?;
+            let plugin = state.plugin(&study.strategy)?;
             let limits = Limits::default();
             let suggest = study::suggester(&state.runtime, &plugin, &profile, &study, &limits);
             let asked = store.ask(study.id, count, stale, suggest)?;
@@ -168,7 +173,7 @@ pub async fn tell(
     };
     let trial = request.trial;
     let done = state
-        .blocking(move |_, store| {
+        .serialized(move |_, store| {
             let study = store.study(&study)?;
             Ok(json!(store.tell(study.id, trial, told)?))
         })

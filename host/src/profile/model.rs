@@ -4,13 +4,50 @@
 use serde::{Deserialize, Serialize};
 
 /// The value of one knob.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+///
+/// In JSON it is the bare value (`true`, `8`, `0.5`, `"large"`): a whole
+/// number is an integer, any other number a real. Deserialized by a visitor
+/// rather than `#[serde(untagged)]`, which tries each variant in turn and
+/// builds an error for every miss: that was most of the time of loading a
+/// long study's history.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum Value {
     Flag(bool),
     Integer(i64),
     Real(f64),
     Choice(String),
+}
+
+impl<'de> Deserialize<'de> for Value {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Value, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = Value;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a knob value: true or false, a number, or a label")
+            }
+            fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+                Ok(Value::Flag(v))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+                Ok(Value::Integer(v))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+                Ok(i64::try_from(v).map_or(Value::Real(v as f64), Value::Integer))
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+                Ok(Value::Real(v))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+                Ok(Value::Choice(v.to_string()))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Value, E> {
+                Ok(Value::Choice(v))
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
 }
 
 impl std::fmt::Display for Value {
