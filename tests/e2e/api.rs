@@ -536,3 +536,54 @@ fn plugins_install_only_with_the_admin_token() {
     junk.expect(422);
     assert_eq!(junk.json()["type"], "urn:aiopt:problem:not-a-component");
 }
+
+/// The README's API examples, one shell command each (continuation lines
+/// ending in `\` or `|` joined).
+fn readme_examples() -> Vec<String> {
+    let readme = std::fs::read_to_string(repo_file("README.md")).unwrap();
+    let block = readme
+        .split("<!-- api-examples -->")
+        .nth(1)
+        .and_then(|rest| rest.split("<!-- /api-examples -->").next())
+        .expect("README has the api-examples block");
+    let mut commands = Vec::new();
+    let mut current = String::new();
+    for line in block
+        .lines()
+        .filter(|l| !l.starts_with("```") && !l.starts_with('#') && !l.trim().is_empty())
+    {
+        current.push_str(line.trim_end_matches('\\'));
+        current.push(' ');
+        if !(line.ends_with('\\') || line.ends_with('|')) {
+            commands.push(std::mem::take(&mut current));
+        }
+    }
+    commands
+}
+
+#[test]
+fn the_readme_curl_examples_run() {
+    let env = Env::new();
+    let server = Server::start(&env, &[], Some("readme-token"));
+    let commands = readme_examples();
+    assert!(commands.len() >= 10, "{commands:?}");
+    for command in &commands {
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(command)
+            .current_dir(repo_file(""))
+            .env("AIOPT", format!("http://127.0.0.1:{}", server.port))
+            .env("TOKEN", "readme-token")
+            .output()
+            .expect("sh");
+        assert!(
+            out.status.success(),
+            "{command}\nstdout: {}\nstderr: {}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        if command.contains("application/toml") {
+            assert!(String::from_utf8_lossy(&out.stdout).contains("urn:aiopt:problem:validation"));
+        }
+    }
+}

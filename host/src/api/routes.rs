@@ -68,13 +68,36 @@ pub struct ProfileUpload {
 }
 
 /// Validates a profile exactly as the CLI does (every problem with file,
-/// line and column) and stores it as the model's newest version.
-#[utoipa::path(post, path = "/profiles", tag = "profiles", request_body = ProfileUpload,
+/// line and column) and stores it as the model's newest version. The body
+/// is a [`ProfileUpload`] as JSON, or the TOML itself with
+/// `Content-Type: application/toml` (then its data must be inline).
+#[utoipa::path(post, path = "/profiles", tag = "profiles",
+    request_body(content((ProfileUpload = "application/json"), (String = "application/toml"))),
     responses((status = 201, body = Object), (status = 422, body = Problem)))]
 pub async fn create_profile(
     State(state): State<Arc<AppState>>,
-    Json(upload): Json<ProfileUpload>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<JsonValue>), Problem> {
+    let toml = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/toml"));
+    let upload = if toml {
+        let text =
+            String::from_utf8(body.to_vec()).map_err(|_| Problem::bad_request("the TOML is not UTF-8"))?;
+        ProfileUpload {
+            toml: text,
+            files: BTreeMap::new(),
+        }
+    } else {
+        serde_json::from_slice(&body).map_err(|e| {
+            Problem::bad_request(format!(
+                "expected {{\"toml\": \"...\", \"files\": {{...}}}} as JSON, or TOML with Content-Type: \
+                 application/toml: {e}"
+            ))
+        })?
+    };
     let stored = state
         .blocking(move |_, store| {
             let dir = tempfile::tempdir()?;
