@@ -108,7 +108,7 @@ pub async fn ask(
         .map_err(|_| Problem::from(anyhow::anyhow!("the server is shutting down")))?;
     let asked = state
         .serialized(move |state, store| {
-            let study = store.study(&study)?;
+            let study = store.study_head(&study)?;
             let profile = state.profile(store, study.profile_id)?;
             let plugin = state.plugin(&study.strategy)?;
             let limits = Limits::default();
@@ -174,7 +174,7 @@ pub async fn tell(
     let trial = request.trial;
     let done = state
         .serialized(move |_, store| {
-            let study = store.study(&study)?;
+            let study = store.study_head(&study)?;
             Ok(json!(store.tell(study.id, trial, told)?))
         })
         .await?;

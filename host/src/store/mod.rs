@@ -30,6 +30,7 @@ mod studies;
 #[cfg(test)]
 mod tests;
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -53,6 +54,11 @@ pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 pub struct Store {
     conn: Connection,
     path: PathBuf,
+    /// Study histories this connection has read or written, so an ask
+    /// does not re-read a long study from disk: valid while no other
+    /// connection has committed (SQLite's `data_version` is unchanged).
+    histories: HashMap<i64, Vec<studies::StudyTrial>>,
+    seen_data_version: i64,
 }
 
 /// One imported profile, without the profile itself.
@@ -195,6 +201,8 @@ impl Store {
             Ok(conn) => Ok(Store {
                 conn,
                 path: path.to_path_buf(),
+                histories: HashMap::new(),
+                seen_data_version: i64::MIN,
             }),
             Err(e) => Err(e.at(path)),
         }

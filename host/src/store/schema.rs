@@ -12,7 +12,7 @@ use super::StoreError;
 
 /// Every migration, oldest first. `MIGRATIONS.len()` is the schema version
 /// this aiopt writes.
-pub(super) const MIGRATIONS: &[&str] = &[V1, V2];
+pub(super) const MIGRATIONS: &[&str] = &[V1, V2, V3];
 
 /// The schema version this build of aiopt reads and writes.
 pub const CURRENT_VERSION: u32 = MIGRATIONS.len() as u32;
@@ -132,6 +132,12 @@ CREATE TABLE study_trials (
     finished_at   TEXT,
     PRIMARY KEY (study_id, number)
 );
+";
+
+/// Version 3: an index for finding a study's stale running trials, which
+/// every ask looks for; without it each ask scanned the whole study.
+const V3: &str = "
+CREATE INDEX study_trials_by_state ON study_trials (study_id, state, heartbeat_ms);
 ";
 
 /// Brings the database to [`CURRENT_VERSION`], or refuses one that a newer

@@ -164,6 +164,7 @@ impl Store {
     /// Adds complete trials to a new study's history (warm start): numbered
     /// from 0 in the given order, before any trial is asked.
     pub fn warm_start(&mut self, study_id: i64, trials: &[Measured]) -> Result<u32, StoreError> {
+        self.histories.remove(&study_id);
         let now = now_ms();
         self.write(|tx| {
             let existing: u32 =
@@ -204,6 +205,25 @@ impl Store {
         }
     }
 
+    /// A study by id or name without its trial counts (they are 0): the
+    /// cheap lookup for ask and tell, which need only its identity, model,
+    /// strategy and seed. [`Store::study`] counts the trials.
+    pub fn study_head(&self, id_or_name: &str) -> Result<StudySummary, StoreError> {
+        let found = self.read(|c| {
+            Ok(c.query_row(
+                "SELECT id, name, model, profile_id, strategy, seed, created_at, 0, 0, 0, 0 FROM studies
+                 WHERE id = ?1 OR name = ?2",
+                params![id_or_name.parse::<i64>().unwrap_or(-1), id_or_name],
+                summary_from_row,
+            )
+            .optional()?)
+        })?;
+        match found {
+            Some(study) => Ok(study),
+            None => self.study(id_or_name),
+        }
+    }
+
     pub fn studies(&self) -> Result<Vec<StudySummary>, StoreError> {
         self.read(|c| {
             let mut stmt = c.prepare(&format!("{SUMMARY} GROUP BY s.id ORDER BY s.id"))?;
@@ -236,7 +256,15 @@ impl Store {
     ) -> Result<Vec<StudyTrial>, StoreError> {
         let now = now_ms();
         let stale_before = now - stale_after.as_millis() as i64;
-        self.write(|tx| {
+        let mut cache = std::mem::take(&mut self.histories);
+        let mut seen = self.seen_data_version;
+        let asked = self.write(|tx| {
+            // Another connection's commit makes every cached history suspect.
+            let version: i64 = tx.query_row("PRAGMA data_version", [], |r| r.get(0))?;
+            if version != seen {
+                cache.clear();
+                seen = version;
+            }
             let mut stmt = tx.prepare(&format!(
                 "{TRIAL} WHERE study_id = ?1 AND state = 'running' AND heartbeat_ms < ?2 ORDER BY number LIMIT ?3"
             ))?;
@@ -254,12 +282,17 @@ impl Store {
             if wanted == 0 {
                 return Ok(handed);
             }
-            let mut stmt = tx.prepare(&format!("{TRIAL} WHERE study_id = ?1 ORDER BY number"))?;
-            let history: Vec<StudyTrial> =
-                stmt.query_map([study_id], trial_from_row)?.collect::<Result<_, _>>()?;
-            drop(stmt);
+            let history = match cache.entry(study_id) {
+                std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    let mut stmt = tx.prepare(&format!("{TRIAL} WHERE study_id = ?1 ORDER BY number"))?;
+                    let loaded: Vec<StudyTrial> =
+                        stmt.query_map([study_id], trial_from_row)?.collect::<Result<_, _>>()?;
+                    e.insert(loaded)
+                }
+            };
             let next = history.last().map_or(0, |t| t.number + 1);
-            let new: Vec<(Config, Option<u64>, TrialState, Option<String>)> = match suggest(&history, next, wanted) {
+            let new: Vec<(Config, Option<u64>, TrialState, Option<String>)> = match suggest(history, next, wanted) {
                 Ok(configs) => {
                     configs.into_iter().map(|(c, fuel)| (c, Some(fuel), TrialState::Running, None)).collect()
                 }
@@ -276,10 +309,18 @@ impl Store {
                 )?;
                 let trial =
                     tx.query_row(&format!("{TRIAL} WHERE study_id = ?1 AND number = ?2"), params![study_id, number], trial_from_row)?;
+                history.push(trial.clone());
                 handed.push(trial);
             }
             Ok(handed)
-        })
+        });
+        if asked.is_err() {
+            // The transaction rolled back: what was appended is not on disk.
+            cache.remove(&study_id);
+        }
+        self.histories = cache;
+        self.seen_data_version = seen;
+        asked
     }
 
     /// Records a trial's outcome. Only a running trial can be told; telling
@@ -299,7 +340,7 @@ impl Store {
             Told::Failed(reason) => (TrialState::Failed, None, Some(reason.clone())),
             Told::Pruned => (TrialState::Pruned, None, None),
         };
-        self.write(|tx| {
+        let told = self.write(|tx| {
             let current: Option<String> = tx
                 .query_row(
                     "SELECT state FROM study_trials WHERE study_id = ?1 AND number = ?2",
@@ -334,6 +375,26 @@ impl Store {
                 params![study_id, number],
                 trial_from_row,
             )?)
-        })
+        });
+        // Keep this connection's cached history in step with what it wrote
+        // (numbers are dense, so trial `n` is at index `n`).
+        match &told {
+            Ok(trial) => {
+                if let Some(slot) = self
+                    .histories
+                    .get_mut(&study_id)
+                    .and_then(|h| h.get_mut(number as usize))
+                    .filter(|t| t.number == number)
+                {
+                    *slot = trial.clone();
+                } else {
+                    self.histories.remove(&study_id);
+                }
+            }
+            Err(_) => {
+                self.histories.remove(&study_id);
+            }
+        }
+        told
     }
 }

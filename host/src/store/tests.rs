@@ -570,3 +570,44 @@ fn plugins_are_recorded_replaced_and_forgotten() {
     let err = store.record_plugin("x", "1", "abc", "/p/x.wasm").unwrap_err();
     assert!(err.to_string().contains("64 hex digits"), "{err}");
 }
+
+#[test]
+fn a_cached_history_sees_what_another_connection_wrote() {
+    let (_dir, path) = temp();
+    let mut a = Store::open(&path).unwrap();
+    let mut b = Store::open(&path).unwrap();
+    a.import_profile(&profile("chat"), "h1", "chat.toml").unwrap();
+    let study = a.create_study("s", "chat", "random", 1).unwrap();
+    let stale = std::time::Duration::from_secs(3600);
+    fn suggest_one(
+        seen: &mut usize,
+    ) -> impl FnOnce(&[crate::store::StudyTrial], u32, u32) -> crate::store::Suggested + '_ {
+        move |history, _next, _count| {
+            *seen = history.len();
+            Ok(vec![(config(0.5, "small"), 1)])
+        }
+    }
+    let mut seen = 0;
+    a.ask(study.id, 1, stale, suggest_one(&mut seen)).unwrap();
+    assert_eq!(seen, 0);
+    // A tells through its own connection: its cache is updated in place.
+    a.tell(study.id, 0, Told::Complete(vec![("quality".into(), 0.7)]))
+        .unwrap();
+    a.ask(study.id, 1, stale, suggest_one(&mut seen)).unwrap();
+    assert_eq!(seen, 1);
+    // B, another connection, adds and tells a trial.
+    b.ask(study.id, 1, stale, suggest_one(&mut seen)).unwrap();
+    assert_eq!(seen, 2, "b reads the history from disk");
+    b.tell(study.id, 2, Told::Complete(vec![("quality".into(), 0.9)]))
+        .unwrap();
+    // A's next suggest sees B's trial, told.
+    let mut history = Vec::new();
+    a.ask(study.id, 1, stale, |h: &[crate::store::StudyTrial], _, _| {
+        history = h.to_vec();
+        Ok(vec![(config(0.5, "small"), 1)])
+    })
+    .unwrap();
+    assert_eq!(history.len(), 3);
+    assert_eq!(history[2].state, crate::profile::TrialState::Complete);
+    assert_eq!(history[2].metrics, vec![("quality".to_string(), 0.9)]);
+}
