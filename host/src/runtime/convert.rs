@@ -13,6 +13,33 @@ use crate::report::{Estimate, Proposal, Report};
 /// The profile as the guest sees it, with history and request data in the
 /// contract's flat, indexed form (see the WIT `history` record for why).
 pub fn profile_to_wit(p: &Profile) -> wit::Profile {
+    let trials: Vec<TrialRef<'_>> = p.trials.iter().map(TrialRef::from).collect();
+    profile_with_history(p, &trials)
+}
+
+/// What the history conversion reads of a trial, borrowed: a study's
+/// trials are sent without first being copied into a profile.
+#[derive(Debug, Clone, Copy)]
+pub struct TrialRef<'a> {
+    pub number: u32,
+    pub config: &'a Config,
+    pub metrics: &'a [(String, f64)],
+    pub state: profile::TrialState,
+}
+
+impl<'a> From<&'a profile::Trial> for TrialRef<'a> {
+    fn from(t: &'a profile::Trial) -> TrialRef<'a> {
+        TrialRef {
+            number: t.number,
+            config: &t.config,
+            metrics: &t.metrics,
+            state: t.state,
+        }
+    }
+}
+
+/// `p` with `trials` as its history (in place of `p.trials`).
+pub fn profile_with_history(p: &Profile, trials: &[TrialRef<'_>]) -> wit::Profile {
     wit::Profile {
         name: p.name.clone(),
         model_kind: p.kind.clone(),
@@ -44,7 +71,7 @@ pub fn profile_to_wit(p: &Profile) -> wit::Profile {
             mean_input_tokens: p.workload.mean_input_tokens,
             mean_output_tokens: p.workload.mean_output_tokens,
         },
-        history: history_to_wit(p),
+        history: history_to_wit(p, trials),
         requests: request_log_to_wit(&p.requests),
         options: config_to_wit(&p.options),
     }
@@ -52,12 +79,11 @@ pub fn profile_to_wit(p: &Profile) -> wit::Profile {
 
 /// Objective and constraint metrics first (so strategies find them at fixed
 /// places), then every other measured metric in order of first appearance.
-fn metric_columns(p: &Profile) -> Vec<String> {
+fn metric_columns(p: &Profile, trials: &[TrialRef<'_>]) -> Vec<String> {
     let mut columns: Vec<String> = Vec::new();
     let named = p.objectives.iter().map(|o| o.metric.as_str());
     let constrained = p.constraints.iter().map(|c| c.metric.as_str());
-    let measured = p
-        .trials
+    let measured = trials
         .iter()
         .flat_map(|t| t.metrics.iter().map(|(m, _)| m.as_str()));
     for metric in named.chain(constrained).chain(measured) {
@@ -72,17 +98,17 @@ fn metric_columns(p: &Profile) -> Vec<String> {
 /// one copy each instead of an allocation per trial. A trial that misses a
 /// knob of the space, or whose value no longer fits it, is left out: the
 /// contract promises complete rows.
-fn history_to_wit(p: &Profile) -> wit::History {
-    let metric_names = metric_columns(p);
+fn history_to_wit(p: &Profile, trials: &[TrialRef<'_>]) -> wit::History {
+    let metric_names = metric_columns(p, trials);
     let mut history = wit::History {
-        numbers: Vec::with_capacity(p.trials.len()),
-        states: Vec::with_capacity(p.trials.len()),
-        values: Vec::with_capacity(p.trials.len() * p.space.len()),
+        numbers: Vec::with_capacity(trials.len()),
+        states: Vec::with_capacity(trials.len()),
+        values: Vec::with_capacity(trials.len() * p.space.len()),
         metric_names: Vec::new(),
-        metrics: Vec::with_capacity(p.trials.len() * metric_names.len()),
+        metrics: Vec::with_capacity(trials.len() * metric_names.len()),
     };
     let mut row = Vec::with_capacity(p.space.len());
-    for t in &p.trials {
+    for t in trials {
         row.clear();
         let complete = p.space.iter().enumerate().all(|(i, param)| {
             // Trials are stored in space order; fall back to a lookup by name.

@@ -10,6 +10,7 @@ mod bindings;
 mod cache;
 pub mod contract;
 mod convert;
+pub use convert::TrialRef;
 mod error;
 mod limits;
 mod logs;
@@ -245,7 +246,38 @@ impl Runtime {
         seed: u64,
         limits: &Limits,
     ) -> Result<Called<Vec<Config>>, CallFailure> {
-        let input = convert::profile_to_wit(profile);
+        self.suggest_input(plugin, convert::profile_to_wit(profile), count, seed, limits)
+    }
+
+    /// [`Runtime::suggest`] with `trials` as the history instead of the
+    /// profile's own: a study's trials, borrowed rather than copied into a
+    /// profile first (an ask's cost grows with the history).
+    pub fn suggest_with_history(
+        &self,
+        plugin: &Plugin,
+        profile: &Profile,
+        trials: &[TrialRef<'_>],
+        count: u32,
+        seed: u64,
+        limits: &Limits,
+    ) -> Result<Called<Vec<Config>>, CallFailure> {
+        self.suggest_input(
+            plugin,
+            convert::profile_with_history(profile, trials),
+            count,
+            seed,
+            limits,
+        )
+    }
+
+    fn suggest_input(
+        &self,
+        plugin: &Plugin,
+        input: bindings::wit::Profile,
+        count: u32,
+        seed: u64,
+        limits: &Limits,
+    ) -> Result<Called<Vec<Config>>, CallFailure> {
         self.call(
             plugin,
             seed,

@@ -13,6 +13,7 @@ pub use feasibility::NoFeasibleTrial;
 use std::time::Duration;
 
 use crate::profile::{Direction, Profile, Trial, TrialState};
+use crate::runtime::TrialRef;
 use crate::runtime::{Limits, Plugin, Runtime};
 use crate::store::{Store, StoreError, StudySummary, StudyTrial, Suggested, Told};
 
@@ -62,8 +63,18 @@ pub fn suggester<'a>(
     limits: &'a Limits,
 ) -> impl FnOnce(&[StudyTrial], u32, u32) -> Suggested + 'a {
     move |history, next, count| {
-        let view = history_profile(profile, history);
-        match runtime.suggest(plugin, &view, count, seed_for(study.seed, next), limits) {
+        let trials: Vec<TrialRef<'_>> = history
+            .iter()
+            .filter(|t| !t.config.is_empty())
+            .map(|t| TrialRef {
+                number: t.number,
+                config: &t.config,
+                metrics: &t.metrics,
+                state: t.state,
+            })
+            .collect();
+        let seed = seed_for(study.seed, next);
+        match runtime.suggest_with_history(plugin, profile, &trials, count, seed, limits) {
             Ok(called) if called.value.is_empty() => Err(format!(
                 "{EXHAUSTED}: `{}` had no untried configuration to suggest",
                 plugin.info.name
