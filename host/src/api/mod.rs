@@ -228,7 +228,7 @@ pub fn serve(db: &Path, data_dir: &Path, options: ServeOptions) -> anyhow::Resul
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     let state = Arc::new(AppState {
         db: db.to_path_buf(),
-        connection: std::sync::Mutex::new(None),
+        database: state::database_thread()?,
         plugins: Default::default(),
         profiles: Default::default(),
         data_dir: data_dir.to_path_buf(),

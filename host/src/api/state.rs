@@ -13,13 +13,35 @@ use crate::runtime::registry::Registry;
 use crate::runtime::{Plugin, Runtime};
 use crate::store::Store;
 
+/// Work for the database thread, given its connection (opened on first use).
+pub type Job = Box<dyn FnOnce(&mut Option<Store>) + Send>;
+
+/// Starts the database thread: it runs jobs in arrival order until every
+/// sender is gone. A job that panics loses its connection (a fresh one is
+/// opened for the next), not the thread.
+pub fn database_thread() -> std::io::Result<std::sync::mpsc::Sender<Job>> {
+    let (sender, jobs) = std::sync::mpsc::channel::<Job>();
+    std::thread::Builder::new()
+        .name("aiopt-database".into())
+        .spawn(move || {
+            let mut connection = None;
+            for job in jobs {
+                let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&mut connection)));
+                if ran.is_err() {
+                    connection = None;
+                }
+            }
+        })?;
+    Ok(sender)
+}
+
 pub struct AppState {
     pub db: PathBuf,
-    /// One connection for the short read-write operations (ask, tell,
-    /// configuration), taken in turn: in-process serialization instead of
-    /// SQLite's busy handler, whose sleeps (up to 100 ms each) made the
-    /// latency tail.
-    pub connection: std::sync::Mutex<Option<Store>>,
+    /// The database thread: short read-write operations (ask, tell) run
+    /// there one after another on one connection, so concurrent clients
+    /// neither wait in SQLite's busy handler (whose sleeps made the latency
+    /// tail) nor convoy on a lock across the blocking pool.
+    pub database: std::sync::mpsc::Sender<Job>,
     pub data_dir: PathBuf,
     pub runtime: Runtime,
     /// Strategy calls are CPU-bound: at most one per core at a time.
@@ -83,26 +105,34 @@ impl AppState {
         .map_err(Problem::from)
     }
 
-    /// [`AppState::blocking`] on the shared connection, one operation at a
-    /// time: for short transactions that many clients issue at once.
+    /// Runs `work` on the database thread (see [`AppState::database`]).
     pub async fn serialized<T: Send + 'static>(
         self: &Arc<Self>,
         work: impl FnOnce(&AppState, &mut Store) -> anyhow::Result<T> + Send + 'static,
     ) -> Result<T, Problem> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
         let state = Arc::clone(self);
-        tokio::task::spawn_blocking(move || {
-            let mut guard = state.connection.lock().map_err(|_| {
-                anyhow::anyhow!("a previous request failed while holding the database connection")
-            })?;
-            if guard.is_none() {
-                *guard = Some(Store::open(&state.db)?);
-            }
-            let store = guard.as_mut().expect("just opened");
-            work(&state, store)
-        })
-        .await
-        .map_err(|e| Problem::from(anyhow::anyhow!("the request's worker failed: {e}")))?
-        .map_err(Problem::from)
+        let job: Job = Box::new(move |connection: &mut Option<Store>| {
+            let result = (|| {
+                if connection.is_none() {
+                    *connection = Some(Store::open(&state.db)?);
+                }
+                let store = connection.as_mut().expect("just opened");
+                work(&state, store)
+            })();
+            let _ = reply.send(result);
+        });
+        self.database
+            .send(job)
+            .map_err(|_| Problem::from(anyhow::anyhow!("the database thread has stopped")))?;
+        answer
+            .await
+            .map_err(|_| {
+                Problem::from(anyhow::anyhow!(
+                    "the database thread failed while serving the request"
+                ))
+            })?
+            .map_err(Problem::from)
     }
 
     /// [`AppState::blocking`] for work that calls a strategy plugin: waits
