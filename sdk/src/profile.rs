@@ -103,6 +103,22 @@ impl Profile {
         }
     }
 
+    /// Option `name` for a number whose default the strategy derives from
+    /// the profile: `None` when unset or the label `auto` (the convention
+    /// for such options, since an option's declared default must be a
+    /// value), else a finite number; anything else is an
+    /// [`Error::InvalidInput`] naming the option.
+    pub fn option_auto_f64(&self, name: &str) -> Result<Option<f64>, Error> {
+        match self.option(name) {
+            None => Ok(None),
+            Some(Value::Choice(auto)) if auto == "auto" => Ok(None),
+            Some(v) => match v.as_f64() {
+                Some(x) if x.is_finite() => Ok(Some(x)),
+                _ => Err(wrong_option(name, "a number or auto", v)),
+            },
+        }
+    }
+
     /// Option `name` as a non-negative integer, `default` when unset; a
     /// negative integer or another kind is an [`Error::InvalidInput`].
     pub fn option_u64(&self, name: &str, default: u64) -> Result<u64, Error> {

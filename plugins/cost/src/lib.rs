@@ -30,6 +30,7 @@ mod substitute;
 use aiopt_sdk::{Direction, Error, Info, Kind, OptionSpec, Profile, Proposal, Report, Rng, Strategy, Value};
 
 pub(crate) use aiopt_sdk::text::{change, num, usd};
+
 /// The strategy type exported as the `cost` plugin.
 pub struct Cost;
 
@@ -131,17 +132,7 @@ pub fn recommend(profile: &Profile, seed: u64) -> Result<Report, Error> {
     let options = aiopt_sdk::served::ServedLog::read(profile, aiopt_sdk::served::Needs { cost: true })?;
     let quality = quality_metric(profile);
     let baseline = options.baseline.map(|i| &options.served[i]);
-    let explicit = match profile.option("quality_floor") {
-        None => None,
-        Some(Value::Choice(auto)) if auto == "auto" => None,
-        Some(Value::Real(x)) if x.is_finite() => Some(*x),
-        Some(Value::Integer(i)) => Some(*i as f64),
-        Some(other) => {
-            return Err(Error::InvalidInput(format!(
-                "option quality_floor must be a number or auto, got {other:?}"
-            )))
-        }
-    };
+    let explicit = profile.option_auto_f64("quality_floor")?;
     let (floor, floor_source) = if let Some(explicit) = explicit {
         (explicit, "the quality_floor option".to_string())
     } else if let Some(low) = profile

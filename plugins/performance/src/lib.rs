@@ -265,18 +265,8 @@ pub fn recommend(profile: &Profile, seed: u64) -> Result<Report, Error> {
 }
 
 fn peak_rps(profile: &Profile) -> Result<f64, Error> {
-    let explicit = match profile.option("peak_rps") {
-        None => None,
-        Some(Value::Choice(auto)) if auto == "auto" => None,
-        Some(Value::Real(x)) => Some(*x),
-        Some(Value::Integer(i)) => Some(*i as f64),
-        Some(other) => {
-            return Err(Error::InvalidInput(format!(
-                "option peak_rps must be a number or auto, got {other:?}"
-            )))
-        }
-    };
-    explicit
+    profile
+        .option_auto_f64("peak_rps")?
         .or(profile.workload.peak_requests_per_second)
         .filter(|p| *p > 0.0 && p.is_finite())
         .ok_or_else(|| {

@@ -48,6 +48,7 @@ use aiopt_sdk::{
 };
 
 pub(crate) use aiopt_sdk::text::{change, num, usd};
+
 /// The strategy type exported as the `quality` plugin.
 pub struct Quality;
 
@@ -252,18 +253,12 @@ fn quality_metric(profile: &Profile) -> Option<String> {
 /// bound on cost per request, the tighter of the two; and where it comes
 /// from, in words.
 fn budget(profile: &Profile) -> Result<(Option<f64>, String), Error> {
-    let explicit = match profile.option("cost_budget_usd") {
-        None => None,
-        Some(Value::Choice(auto)) if auto == "auto" => None,
-        Some(v) => match v.as_f64() {
-            Some(x) if x >= 0.0 && x.is_finite() => Some(x),
-            _ => {
-                return Err(Error::InvalidInput(format!(
-                    "option cost_budget_usd must be a non-negative number or auto, got {v:?}"
-                )))
-            }
-        },
-    };
+    let explicit = profile.option_auto_f64("cost_budget_usd")?;
+    if let Some(x) = explicit.filter(|x| *x < 0.0) {
+        return Err(Error::InvalidInput(format!(
+            "option cost_budget_usd must be a non-negative number or auto, got {x}"
+        )));
+    }
     let bound = profile
         .constraints
         .iter()
