@@ -15,9 +15,10 @@ use aiopt_sdk::served::{held_out, Served};
 use aiopt_sdk::{Proposal, Rng};
 
 use crate::measure::{
-    cost_with_ci, estimate, intervals, known, over_baseline, with_ci, Candidate, Ci, Difference, MIN_PROMPTS,
+    cost_with_ci, held_out_estimates, intervals, known, over_baseline, with_ci, Candidate, Ci, Difference,
+    MIN_PROMPTS,
 };
-use crate::{change, gain_metric, num, usd, Findings, Settings, COST_METRIC};
+use crate::{change, num, usd, Findings, Settings};
 
 /// How many of the strongest configurations (by training score) the n are
 /// chosen from: bounds the number of sets tried (20 for n = 3).
@@ -316,19 +317,7 @@ fn proposal(m: &Measured, single: &Candidate, extra: Option<(Difference, f64)>, 
     } else {
         rationale.push_str(", and the judge's cost is not included (set the judge_cost_usd option).");
     }
-    let mut predicted = vec![estimate(&s.quality, m.quality)];
-    if let Some(cost) = m.cost {
-        predicted.push(estimate(COST_METRIC, cost));
-    }
-    match &m.over_baseline {
-        Some(d) => {
-            rationale.push_str(&format!(" Against the baseline: {} {}.", s.quality, d.describe()));
-            predicted.push(estimate(&gain_metric(&s.quality), d.ci));
-        }
-        None => {
-            rationale.push_str(" The baseline answered too few of these prompts to measure the gain over it.")
-        }
-    }
+    let predicted = held_out_estimates(s, m.quality, m.cost, m.over_baseline.as_ref(), &mut rationale);
     rationale.push_str(&format!(
         " The configuration below is {}, the strongest of the {n}; the others and the judge run beside it.",
         m.members[0].label

@@ -6,7 +6,7 @@ use aiopt_sdk::served::{held_out, shared_prompts, Served, ServedLog};
 use aiopt_sdk::stats::bootstrap_interval;
 use aiopt_sdk::{summarize, Config, Constraint, Estimate, Profile, Rng, TrialView};
 
-use crate::{num, signed, usd, Settings};
+use crate::{gain_metric, num, signed, usd, Settings, COST_METRIC};
 
 /// A mean and its 95% interval: (value, low, high).
 pub(crate) type Ci = (f64, f64, f64);
@@ -315,6 +315,32 @@ pub(crate) fn over_baseline(
         ci,
         paired: diffs.len(),
     })
+}
+
+/// The predictions of a policy measured on held-out prompts (routing,
+/// best-of-n): quality, cost when every member's is known, and the gain
+/// over the baseline, whose sentence goes into `rationale`.
+pub(crate) fn held_out_estimates(
+    s: &Settings,
+    quality: Ci,
+    cost: Option<Ci>,
+    over_baseline: Option<&Difference>,
+    rationale: &mut String,
+) -> Vec<Estimate> {
+    let mut predicted = vec![estimate(&s.quality, quality)];
+    if let Some(cost) = cost {
+        predicted.push(estimate(COST_METRIC, cost));
+    }
+    match over_baseline {
+        Some(d) => {
+            rationale.push_str(&format!(" Against the baseline: {} {}.", s.quality, d.describe()));
+            predicted.push(estimate(&gain_metric(&s.quality), d.ci));
+        }
+        None => {
+            rationale.push_str(" The baseline answered too few of these prompts to measure the gain over it.")
+        }
+    }
+    predicted
 }
 
 pub(crate) fn estimate(metric: &str, (value, low, high): Ci) -> Estimate {

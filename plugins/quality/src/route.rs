@@ -15,10 +15,10 @@ use aiopt_sdk::served::{held_out, Served, ServedLog};
 use aiopt_sdk::{Proposal, Rng};
 
 use crate::measure::{
-    cost_with_ci, estimate, intervals, known, mean_over, over_baseline, with_ci, Candidate, Ci, Difference,
-    MIN_PROMPTS,
+    cost_with_ci, held_out_estimates, intervals, known, mean_over, over_baseline, with_ci, Candidate, Ci,
+    Difference, MIN_PROMPTS,
 };
-use crate::{change, gain_metric, num, usd, Findings, Settings, COST_METRIC};
+use crate::{change, num, usd, Findings, Settings};
 
 /// Fewest training prompts of a category on which a configuration's score
 /// is trusted to make it that category's specialist; a category with fewer
@@ -346,19 +346,7 @@ fn proposal(m: &Measured, single: &Candidate, table: &str, names: &[String], s: 
         sc = usd(single_cost),
         cost_change = change(m.cost.map_or(f64::NAN, |c| c.0), single_cost),
     );
-    let mut predicted = vec![estimate(&s.quality, m.quality)];
-    if let Some(cost) = m.cost {
-        predicted.push(estimate(COST_METRIC, cost));
-    }
-    match &m.over_baseline {
-        Some(d) => {
-            rationale.push_str(&format!(" Against the baseline: {} {}.", s.quality, d.describe()));
-            predicted.push(estimate(&gain_metric(&s.quality), d.ci));
-        }
-        None => {
-            rationale.push_str(" The baseline answered too few of these prompts to measure the gain over it.")
-        }
-    }
+    let predicted = held_out_estimates(s, m.quality, m.cost, m.over_baseline.as_ref(), &mut rationale);
     rationale.push_str(&format!(
         " The configuration below is {}, which serves the largest share of the recorded prompts ({:.0}%); \
          the router needs the category of every request.",
