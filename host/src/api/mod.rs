@@ -228,9 +228,10 @@ pub fn serve(db: &Path, data_dir: &Path, options: ServeOptions) -> anyhow::Resul
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     let state = Arc::new(AppState {
         db: db.to_path_buf(),
-        database: state::database_thread()?,
+        database: state::database_thread(db.to_path_buf())?,
         plugins: Default::default(),
         profiles: Default::default(),
+        study_inputs: Default::default(),
         data_dir: data_dir.to_path_buf(),
         runtime: crate::runtime::Runtime::new(Some(data_dir.join("cache")))?,
         strategy_slots: Semaphore::new(cores),

@@ -10,25 +10,78 @@ use super::metrics::Metrics;
 use super::problem::Problem;
 use crate::profile::Profile;
 use crate::runtime::registry::Registry;
-use crate::runtime::{Plugin, Runtime};
+use crate::runtime::{Plugin, Runtime, StudyInput};
 use crate::store::Store;
 
-/// Work for the database thread, given its connection (opened on first use).
-pub type Job = Box<dyn FnOnce(&mut Option<Store>) + Send>;
+/// Work for the database thread: given the connection (or why it could not
+/// be opened), it does its writes and returns how to answer its client once
+/// the batch they are part of is committed, or not.
+pub type Job = Box<dyn FnOnce(Result<&mut Store, &str>) -> Answer + Send>;
 
-/// Starts the database thread: it runs jobs in arrival order until every
-/// sender is gone. A job that panics loses its connection (a fresh one is
-/// opened for the next), not the thread.
-pub fn database_thread() -> std::io::Result<std::sync::mpsc::Sender<Job>> {
+/// Answers a job's client, given whether its batch failed to commit.
+pub type Answer = Box<dyn FnOnce(Option<&str>) + Send>;
+
+/// Most studies whose `suggest` input the server keeps between asks: each
+/// holds a copy of its history, and studies asked at the same time are few.
+const MOST_KEPT_STUDY_INPUTS: usize = 32;
+
+/// Most jobs committed together: enough to amortize a commit's fsync over
+/// every client of a busy server, few enough to bound one batch's time.
+const MOST_JOBS_PER_COMMIT: usize = 64;
+
+/// Starts the database thread: it takes the jobs waiting (up to
+/// [`MOST_JOBS_PER_COMMIT`]), runs them in arrival order in one transaction
+/// (a group commit, [`Store::batch`]), then answers them. A lone client
+/// waits for one commit as before; 32 clients share one instead of
+/// queueing for 32. A job that panics loses its own writes and its answer,
+/// not the batch or the thread.
+pub fn database_thread(db: PathBuf) -> std::io::Result<std::sync::mpsc::Sender<Job>> {
     let (sender, jobs) = std::sync::mpsc::channel::<Job>();
     std::thread::Builder::new()
         .name("aiopt-database".into())
         .spawn(move || {
-            let mut connection = None;
-            for job in jobs {
-                let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&mut connection)));
-                if ran.is_err() {
+            let mut connection: Option<Store> = None;
+            while let Ok(first) = jobs.recv() {
+                let mut batch = vec![first];
+                batch.extend(jobs.try_iter().take(MOST_JOBS_PER_COMMIT - 1));
+                if connection.is_none() {
+                    match Store::open(&db) {
+                        Ok(store) => connection = Some(store),
+                        Err(e) => {
+                            let why = format!("{e:#}");
+                            for job in batch {
+                                job(Err(&why))(None);
+                            }
+                            continue;
+                        }
+                    }
+                }
+                let Some(store) = connection.as_mut() else {
+                    continue;
+                };
+                let (answers, committed) = store.batch(|store| {
+                    batch
+                        .into_iter()
+                        .filter_map(|job| {
+                            let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                                job(Ok(&mut *store))
+                            }));
+                            if ran.is_err() {
+                                store.forget_cached();
+                            }
+                            ran.ok()
+                        })
+                        .collect::<Vec<Answer>>()
+                });
+                let failed = committed.err().map(|e| {
+                    // Start the next batch on a fresh connection.
                     connection = None;
+                    let why = format!("the write was not committed: {e:#}");
+                    tracing::error!("{why}");
+                    why
+                });
+                for answer in answers {
+                    answer(failed.as_deref());
                 }
             }
         })?;
@@ -49,6 +102,9 @@ pub struct AppState {
     /// Resolved plugins by name: resolving hashes the component, which is
     /// too slow to repeat for every ask. Emptied when a plugin is installed.
     pub plugins: std::sync::Mutex<std::collections::HashMap<String, Plugin>>,
+    /// Each study's converted `suggest` input, kept between its asks (see
+    /// [`StudyInput`]). Only the database thread uses it.
+    pub study_inputs: std::sync::Mutex<std::collections::HashMap<(i64, i64), StudyInput>>,
     /// Stored profiles by id: a version never changes once stored.
     pub profiles: std::sync::Mutex<std::collections::HashMap<i64, Arc<Profile>>>,
     pub tokens: Vec<String>,
@@ -89,6 +145,29 @@ impl AppState {
         Ok(profile)
     }
 
+    /// The kept `suggest` input of a study (by id and profile id; new for
+    /// `profile` if none), taken out of the cache until
+    /// [`AppState::keep_study_input`] returns it.
+    pub fn take_study_input(&self, id: (i64, i64), profile: &Profile) -> StudyInput {
+        self.study_inputs
+            .lock()
+            .ok()
+            .and_then(|mut inputs| inputs.remove(&id))
+            .unwrap_or_else(|| StudyInput::new(profile))
+    }
+
+    /// Keeps a study's input for its next ask. At most
+    /// [`MOST_KEPT_STUDY_INPUTS`] are kept: past that the cache starts over
+    /// (an input is only a conversion of what the database holds).
+    pub fn keep_study_input(&self, id: (i64, i64), input: StudyInput) {
+        if let Ok(mut inputs) = self.study_inputs.lock() {
+            if inputs.len() >= MOST_KEPT_STUDY_INPUTS {
+                inputs.clear();
+            }
+            inputs.insert(id, input);
+        }
+    }
+
     /// Runs `work` with a fresh store connection on the blocking pool (the
     /// database and the sandbox block; the async workers must not).
     pub async fn blocking<T: Send + 'static>(
@@ -105,22 +184,26 @@ impl AppState {
         .map_err(Problem::from)
     }
 
-    /// Runs `work` on the database thread (see [`AppState::database`]).
+    /// Runs `work` on the database thread (see [`AppState::database`]) and
+    /// answers once its batch is committed.
     pub async fn serialized<T: Send + 'static>(
         self: &Arc<Self>,
         work: impl FnOnce(&AppState, &mut Store) -> anyhow::Result<T> + Send + 'static,
     ) -> Result<T, Problem> {
         let (reply, answer) = tokio::sync::oneshot::channel();
         let state = Arc::clone(self);
-        let job: Job = Box::new(move |connection: &mut Option<Store>| {
-            let result = (|| {
-                if connection.is_none() {
-                    *connection = Some(Store::open(&state.db)?);
-                }
-                let store = connection.as_mut().expect("just opened");
-                work(&state, store)
-            })();
-            let _ = reply.send(result);
+        let job: Job = Box::new(move |store: Result<&mut Store, &str>| {
+            let result = match store {
+                Ok(store) => work(&state, store),
+                Err(why) => Err(anyhow::anyhow!("cannot open the database: {why}")),
+            };
+            Box::new(move |not_committed: Option<&str>| {
+                let result = match (result, not_committed) {
+                    (Ok(_), Some(why)) => Err(anyhow::anyhow!("{why}")),
+                    (result, _) => result,
+                };
+                let _ = reply.send(result);
+            })
         });
         self.database
             .send(job)

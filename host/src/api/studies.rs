@@ -101,19 +101,21 @@ pub async fn ask(
     let request = body.map(|b| b.0).unwrap_or_default();
     let count = request.count.unwrap_or(1).clamp(1, 1000);
     let stale = Duration::from_secs(request.stale_after_s.unwrap_or(3600));
-    let _slot = state
-        .strategy_slots
-        .acquire()
-        .await
-        .map_err(|_| Problem::from(anyhow::anyhow!("the server is shutting down")))?;
+    // No strategy slot: asks run one at a time on the database thread
+    // anyway (that is what rules out duplicates), and holding a slot while
+    // queued there would keep asks out of each other's group commit.
     let asked = state
         .serialized(move |state, store| {
             let study = store.study_head(&study)?;
             let profile = state.profile(store, study.profile_id)?;
             let plugin = state.plugin(&study.strategy)?;
             let limits = Limits::default();
-            let suggest = study::suggester(&state.runtime, &plugin, &profile, &study, &limits);
-            let asked = store.ask(study.id, count, stale, suggest)?;
+            let key = (study.id, study.profile_id);
+            let mut input = state.take_study_input(key, &profile);
+            let suggest = study::suggester(&state.runtime, &plugin, &profile, &study, &limits, &mut input);
+            let asked = store.ask(study.id, count, stale, suggest);
+            state.keep_study_input(key, input);
+            let asked = asked?;
             let name = plugin.info.name.clone();
             state.metrics.plugin_calls.with_label_values(&[&name, "ok"]).inc();
             let fuel: u64 = asked.iter().filter_map(|t| t.fuel).sum();

@@ -10,7 +10,7 @@ use crate::evaluator::CommandEvaluator;
 use crate::profile::{self, TrialState};
 use crate::report;
 use crate::runtime::registry::Registry;
-use crate::runtime::{Limits, Runtime};
+use crate::runtime::{Limits, Runtime, StudyInput};
 use crate::store::{Measured, Store, StudySummary, StudyTrial, Told};
 use crate::study::{self, best_trial, first_objective_value, Evaluator, TableEvaluator};
 
@@ -170,7 +170,8 @@ pub fn run(db: &Path, data_dir: &Path, command: StudyCommand) -> anyhow::Result<
             let runtime = Runtime::new(Some(data_dir.join("cache")))?;
             let (plugin, _) = Registry::new(data_dir).resolve(&runtime, &study.strategy)?;
             let limits = Limits::default();
-            let suggest = study::suggester(&runtime, &plugin, &profile, &study, &limits);
+            let mut input = StudyInput::new(&profile);
+            let suggest = study::suggester(&runtime, &plugin, &profile, &study, &limits, &mut input);
             let asked = store.ask(study.id, count, Duration::from_secs(stale_after), suggest)?;
             print_trials(&asked, json)?;
         }
@@ -313,9 +314,10 @@ fn run_study(
     let limits = Limits::default();
     let started = Instant::now();
     let mut done = 0;
+    let mut input = StudyInput::new(profile);
     while done < trials {
         let count = parallel.min(trials - done);
-        let suggest = study::suggester(&runtime, &plugin, profile, study, &limits);
+        let suggest = study::suggester(&runtime, &plugin, profile, study, &limits, &mut input);
         let batch = study::run_batch(store, study, count, stale_after, suggest, evaluator)?;
         done += batch.len().max(1) as u32;
         let exhausted = batch.iter().any(|t| {

@@ -79,72 +79,137 @@ pub fn profile_with_history(p: &Profile, trials: &[TrialRef<'_>]) -> wit::Profil
 
 /// Objective and constraint metrics first (so strategies find them at fixed
 /// places), then every other measured metric in order of first appearance.
-fn metric_columns(p: &Profile, trials: &[TrialRef<'_>]) -> Vec<String> {
+pub(super) fn metric_columns(p: &Profile, trials: &[TrialRef<'_>]) -> Vec<String> {
     let mut columns: Vec<String> = Vec::new();
     let named = p.objectives.iter().map(|o| o.metric.as_str());
     let constrained = p.constraints.iter().map(|c| c.metric.as_str());
-    let measured = trials
-        .iter()
-        .flat_map(|t| t.metrics.iter().map(|(m, _)| m.as_str()));
-    for metric in named.chain(constrained).chain(measured) {
+    for metric in named.chain(constrained) {
         if !columns.iter().any(|c| c == metric) {
             columns.push(metric.to_string());
         }
     }
+    // Trials of one study measure the same metrics in the same order: a
+    // trial whose names are the previous one's adds nothing, and checking
+    // that is one comparison per metric instead of a search of the columns.
+    let mut previous: &[(String, f64)] = &[];
+    for t in trials {
+        if same_names(t.metrics, previous) {
+            continue;
+        }
+        for (metric, _) in t.metrics {
+            if !columns.iter().any(|c| c == metric) {
+                columns.push(metric.clone());
+            }
+        }
+        previous = t.metrics;
+    }
     columns
+}
+
+fn same_names(a: &[(String, f64)], b: &[(String, f64)]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|((x, _), (y, _))| x == y)
+}
+
+/// `metrics`' value of `column`, whose index among the metric columns is
+/// `k`: trials usually hold the columns' order, so position `k` is tried
+/// before a search.
+fn metric_value(metrics: &[(String, f64)], k: usize, column: &str) -> f64 {
+    match metrics.get(k) {
+        Some((name, v)) if name == column => *v,
+        _ => metrics
+            .iter()
+            .find(|(name, _)| name == column)
+            .map_or(f64::NAN, |(_, v)| *v),
+    }
 }
 
 /// The history as flat row-major blocks (see the WIT `history` record):
 /// one copy each instead of an allocation per trial. A trial that misses a
 /// knob of the space, or whose value no longer fits it, is left out: the
 /// contract promises complete rows.
-fn history_to_wit(p: &Profile, trials: &[TrialRef<'_>]) -> wit::History {
+pub(super) fn history_to_wit(p: &Profile, trials: &[TrialRef<'_>]) -> wit::History {
     let metric_names = metric_columns(p, trials);
     let mut history = wit::History {
         numbers: Vec::with_capacity(trials.len()),
         states: Vec::with_capacity(trials.len()),
         values: Vec::with_capacity(trials.len() * p.space.len()),
-        metric_names: Vec::new(),
-        metrics: Vec::with_capacity(trials.len() * metric_names.len()),
+        metric_names,
+        metrics: Vec::new(),
     };
+    history.metrics.reserve(trials.len() * history.metric_names.len());
     let mut row = Vec::with_capacity(p.space.len());
     for t in trials {
-        row.clear();
-        let complete = p.space.iter().enumerate().all(|(i, param)| {
-            // Trials are stored in space order; fall back to a lookup by name.
-            let value = match t.config.get(i) {
-                Some((name, v)) if *name == param.name => Some(v),
-                _ => t
-                    .config
-                    .iter()
-                    .find(|(name, _)| *name == param.name)
-                    .map(|(_, v)| v),
-            };
-            value
-                .and_then(|v| encode(&param.domain, v))
-                .map(|x| row.push(x))
-                .is_some()
-        });
-        if !complete {
-            continue;
-        }
-        history.numbers.push(t.number);
-        history.states.push(match t.state {
-            profile::TrialState::Complete => wit::TrialState::Complete,
-            profile::TrialState::Failed => wit::TrialState::Failed,
-            profile::TrialState::Running => wit::TrialState::Running,
-            profile::TrialState::Pruned => wit::TrialState::Pruned,
-        });
-        history.values.extend_from_slice(&row);
-        history.metrics.extend(metric_names.iter().map(|m| {
-            t.metrics
-                .iter()
-                .find(|(name, _)| name == m)
-                .map_or(f64::NAN, |(_, v)| *v)
-        }));
+        push_trial(&mut history, p, t, &mut row);
     }
-    history.metric_names = metric_names;
     history
+}
+
+/// Appends `t` as the history's last row, unless its configuration is
+/// incomplete (see [`history_to_wit`]); whether it did. `row` is scratch
+/// space, reused so that a row allocates nothing.
+pub(super) fn push_trial(
+    history: &mut wit::History,
+    p: &Profile,
+    t: &TrialRef<'_>,
+    row: &mut Vec<f64>,
+) -> bool {
+    row.clear();
+    let complete = p.space.iter().enumerate().all(|(i, param)| {
+        // Trials are stored in space order; fall back to a lookup by name.
+        let value = match t.config.get(i) {
+            Some((name, v)) if *name == param.name => Some(v),
+            _ => t
+                .config
+                .iter()
+                .find(|(name, _)| *name == param.name)
+                .map(|(_, v)| v),
+        };
+        value
+            .and_then(|v| encode(&param.domain, v))
+            .map(|x| row.push(x))
+            .is_some()
+    });
+    if !complete {
+        return false;
+    }
+    history.numbers.push(t.number);
+    history.states.push(state_to_wit(t.state));
+    history.values.extend_from_slice(row);
+    let columns = &history.metric_names;
+    history.metrics.extend(
+        columns
+            .iter()
+            .enumerate()
+            .map(|(k, m)| metric_value(t.metrics, k, m)),
+    );
+    true
+}
+
+/// Rewrites row `row` of the history with `t`'s state and metrics (after a
+/// tell: its configuration never changes).
+pub(super) fn rewrite_outcome(history: &mut wit::History, row: usize, t: &TrialRef<'_>) {
+    history.states[row] = state_to_wit(t.state);
+    let width = history.metric_names.len();
+    let cells = &mut history.metrics[row * width..(row + 1) * width];
+    for (k, (cell, column)) in cells.iter_mut().zip(&history.metric_names).enumerate() {
+        *cell = metric_value(t.metrics, k, column);
+    }
+}
+
+/// Whether every metric `t` measured has a column in `history`.
+pub(super) fn has_columns_for(history: &wit::History, t: &TrialRef<'_>) -> bool {
+    t.metrics.iter().enumerate().all(|(k, (name, _))| {
+        history.metric_names.get(k) == Some(name) || history.metric_names.iter().any(|c| c == name)
+    })
+}
+
+fn state_to_wit(state: profile::TrialState) -> wit::TrialState {
+    match state {
+        profile::TrialState::Complete => wit::TrialState::Complete,
+        profile::TrialState::Failed => wit::TrialState::Failed,
+        profile::TrialState::Running => wit::TrialState::Running,
+        profile::TrialState::Pruned => wit::TrialState::Pruned,
+    }
 }
 
 /// A knob value as the history's number: reals as themselves, integers

@@ -16,6 +16,8 @@ mod limits;
 mod logs;
 pub mod registry;
 mod sandbox;
+mod study_input;
+pub use study_input::StudyInput;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -246,34 +248,26 @@ impl Runtime {
         seed: u64,
         limits: &Limits,
     ) -> Result<Called<Vec<Config>>, CallFailure> {
-        self.suggest_input(plugin, convert::profile_to_wit(profile), count, seed, limits)
+        self.suggest_input(plugin, &convert::profile_to_wit(profile), count, seed, limits)
     }
 
-    /// [`Runtime::suggest`] with `trials` as the history instead of the
-    /// profile's own: a study's trials, borrowed rather than copied into a
-    /// profile first (an ask's cost grows with the history).
-    pub fn suggest_with_history(
+    /// [`Runtime::suggest`] for a study: `input` holds its profile and
+    /// trials, kept between asks (see [`StudyInput`]).
+    pub fn suggest_study(
         &self,
         plugin: &Plugin,
-        profile: &Profile,
-        trials: &[TrialRef<'_>],
+        input: &StudyInput,
         count: u32,
         seed: u64,
         limits: &Limits,
     ) -> Result<Called<Vec<Config>>, CallFailure> {
-        self.suggest_input(
-            plugin,
-            convert::profile_with_history(profile, trials),
-            count,
-            seed,
-            limits,
-        )
+        self.suggest_input(plugin, input.wit(), count, seed, limits)
     }
 
     fn suggest_input(
         &self,
         plugin: &Plugin,
-        input: bindings::wit::Profile,
+        input: &bindings::wit::Profile,
         count: u32,
         seed: u64,
         limits: &Limits,
@@ -284,7 +278,7 @@ impl Runtime {
             limits,
             |p, store| {
                 p.aiopt_strategy_strategy()
-                    .call_suggest(store, &input, count, seed)
+                    .call_suggest(store, input, count, seed)
             },
             |result| {
                 let configs = result.map_err(convert::strategy_error)?;

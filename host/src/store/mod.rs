@@ -12,7 +12,9 @@
 //!   transaction that read first could fail at its first write without
 //!   waiting at all.)
 //! * **Durable.** `synchronous` stays at SQLite's default (FULL): a killed
-//!   process loses no committed write.
+//!   process loses no committed write. A server with many small writes
+//!   groups them with [`Store::batch`] so that one fsync serves many (each
+//!   write still succeeds or fails alone, as a savepoint).
 //! * **Versioned.** Opening migrates the file to the current schema (see
 //!   `schema.rs`); a file migrated by a newer aiopt is refused with
 //!   [`StoreError::TooNew`] rather than misread.
@@ -34,7 +36,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use rusqlite::{params, Connection, OptionalExtension, Row, Transaction, TransactionBehavior};
+use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
 use serde::Serialize;
 
 pub use error::StoreError;
@@ -59,6 +61,9 @@ pub struct Store {
     /// connection has committed (SQLite's `data_version` is unchanged).
     histories: HashMap<i64, Vec<studies::StudyTrial>>,
     seen_data_version: i64,
+    /// Inside [`Store::batch`]: each write is a savepoint of the batch's
+    /// transaction instead of a transaction of its own.
+    in_batch: bool,
 }
 
 /// One imported profile, without the profile itself.
@@ -203,6 +208,7 @@ impl Store {
                 path: path.to_path_buf(),
                 histories: HashMap::new(),
                 seen_data_version: i64::MIN,
+                in_batch: false,
             }),
             Err(e) => Err(e.at(path)),
         }
@@ -581,19 +587,60 @@ impl Store {
     }
 
     /// Runs `f` in one immediate transaction, committed only if `f`
-    /// succeeds (dropping the transaction rolls it back).
-    fn write<T>(
-        &mut self,
-        f: impl FnOnce(&Transaction<'_>) -> Result<T, StoreError>,
-    ) -> Result<T, StoreError> {
+    /// succeeds (dropping the transaction rolls it back). Inside
+    /// [`Store::batch`] it is a savepoint instead: `f`'s writes are undone
+    /// alone if it fails, and made durable by the batch's commit.
+    fn write<T>(&mut self, f: impl FnOnce(&Connection) -> Result<T, StoreError>) -> Result<T, StoreError> {
+        let in_batch = self.in_batch;
         let conn = &mut self.conn;
         let run = || {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let value = f(&tx)?;
-            tx.commit()?;
-            Ok(value)
+            if in_batch {
+                let savepoint = conn.savepoint()?;
+                let value = f(&savepoint)?;
+                savepoint.commit()?;
+                Ok(value)
+            } else {
+                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let value = f(&tx)?;
+                tx.commit()?;
+                Ok(value)
+            }
         };
         run().map_err(|e: StoreError| e.at(&self.path))
+    }
+
+    /// Runs `f` (many small writes) in one immediate transaction, a group
+    /// commit: with `synchronous = FULL` every commit waits for the disk,
+    /// so a server that commits each ask and tell alone spends most of its
+    /// time in fsync. Each write in `f` is a savepoint and succeeds or
+    /// fails alone, but none is durable until the commit, whose outcome is
+    /// returned with `f`'s value: callers answer their clients only after
+    /// it, and on `Err` nothing of `f` was written, whatever `f`'s writes
+    /// returned. If the transaction cannot begin (another process holds
+    /// the lock past [`BUSY_TIMEOUT`]), `f` runs without it and each write
+    /// reports its own outcome.
+    pub fn batch<T>(&mut self, f: impl FnOnce(&mut Store) -> T) -> (T, Result<(), StoreError>) {
+        if self.in_batch || self.conn.execute_batch("BEGIN IMMEDIATE").is_err() {
+            return (f(self), Ok(()));
+        }
+        self.in_batch = true;
+        let value = f(self);
+        self.in_batch = false;
+        match self.conn.execute_batch("COMMIT") {
+            Ok(()) => (value, Ok(())),
+            Err(e) => {
+                let _ = self.conn.execute_batch("ROLLBACK");
+                // Cached histories may hold trials that were never written.
+                self.forget_cached();
+                (value, Err(StoreError::from(e).at(&self.path)))
+            }
+        }
+    }
+
+    /// Drops what this connection cached (after a write it cannot vouch
+    /// for, such as one interrupted by a panic).
+    pub fn forget_cached(&mut self) {
+        self.histories.clear();
     }
 }
 

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use crate::profile::{Direction, Profile, Trial, TrialState};
 use crate::runtime::TrialRef;
-use crate::runtime::{Limits, Plugin, Runtime};
+use crate::runtime::{Limits, Plugin, Runtime, StudyInput};
 use crate::store::{Store, StoreError, StudySummary, StudyTrial, Suggested, Told};
 
 /// The reason stored on a trial when the strategy had nothing new to
@@ -54,13 +54,16 @@ pub fn history_profile(profile: &Profile, trials: &[StudyTrial]) -> Profile {
 
 /// A `suggest` for [`Store::ask`]: calls the strategy in the sandbox with
 /// the history and the derived seed; a sandbox or strategy failure becomes
-/// the reason of one failed trial.
+/// the reason of one failed trial. `input` is the study's converted input,
+/// kept between asks by a caller that asks repeatedly (a server, `study
+/// run`); a fresh [`StudyInput::new`] does for one ask.
 pub fn suggester<'a>(
     runtime: &'a Runtime,
     plugin: &'a Plugin,
     profile: &'a Profile,
     study: &'a StudySummary,
     limits: &'a Limits,
+    input: &'a mut StudyInput,
 ) -> impl FnOnce(&[StudyTrial], u32, u32) -> Suggested + 'a {
     move |history, next, count| {
         let trials: Vec<TrialRef<'_>> = history
@@ -73,8 +76,9 @@ pub fn suggester<'a>(
                 state: t.state,
             })
             .collect();
+        input.update(profile, &trials);
         let seed = seed_for(study.seed, next);
-        match runtime.suggest_with_history(plugin, profile, &trials, count, seed, limits) {
+        match runtime.suggest_study(plugin, input, count, seed, limits) {
             Ok(called) if called.value.is_empty() => Err(format!(
                 "{EXHAUSTED}: `{}` had no untried configuration to suggest",
                 plugin.info.name

@@ -253,6 +253,25 @@ fn continuous_history_is_never_repeated() {
 }
 
 #[test]
+fn continuous_history_is_never_repeated_when_few_are_asked() {
+    // Few draws are checked by scanning the rows, not by fingerprints: the
+    // same seed's draws must be recognised there too.
+    let p = profile(mixed_space());
+    let first = suggest(&p, SCAN_UP_TO as u32, 7).unwrap();
+    let history = first
+        .iter()
+        .enumerate()
+        .map(|(i, c)| trial(i as u32, values(c), &[], TrialState::Complete))
+        .collect();
+    let p = with_trials(p, history);
+    let second = suggest(&p, SCAN_UP_TO as u32, 7).unwrap();
+    assert_eq!(second.len(), SCAN_UP_TO);
+    let mut all = keys(&p, &first);
+    all.extend(keys(&p, &second));
+    assert_eq!(all.len(), 2 * SCAN_UP_TO);
+}
+
+#[test]
 fn rows_that_encode_no_configuration_are_ignored() {
     // The host never sends them; a stray one must not block a configuration
     // it does not describe, nor panic.
