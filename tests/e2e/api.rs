@@ -253,6 +253,51 @@ fn writes_need_a_token_and_reads_can_be_opened() {
         .expect(200);
 }
 
+/// The response head of a CORS preflight from `origin` for a PUT.
+fn preflight(port: u16, origin: &str) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .unwrap();
+    let request = format!(
+        "OPTIONS /api/v1/config/code-review HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\
+         Origin: {origin}\r\nAccess-Control-Request-Method: PUT\r\n\
+         Access-Control-Request-Headers: authorization, content-type\r\n\r\n"
+    );
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    response
+        .split("\r\n\r\n")
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase()
+}
+
+#[test]
+fn cors_is_off_by_default_and_allows_only_the_configured_origins() {
+    let env = Env::new();
+    let closed = Server::start(&env, &[], None);
+    let head = preflight(closed.port, "https://dash.example");
+    assert!(!head.contains("access-control-allow-origin"), "{head}");
+    drop(closed);
+
+    let open = Server::start(&env, &["--cors-origin", "https://dash.example"], None);
+    let head = preflight(open.port, "https://dash.example");
+    assert!(
+        head.contains("access-control-allow-origin: https://dash.example"),
+        "{head}"
+    );
+    assert!(
+        head.contains("access-control-allow-methods") && head.contains("put"),
+        "{head}"
+    );
+    assert!(head.contains("authorization"), "{head}");
+    let other = preflight(open.port, "https://elsewhere.example");
+    assert!(!other.contains("access-control-allow-origin"), "{other}");
+}
+
 #[test]
 fn no_token_on_a_public_address_refuses_to_start() {
     let env = Env::new();
@@ -426,6 +471,63 @@ fn sixteen_workers_run_a_200_trial_study_without_a_duplicate_or_a_loss() {
     assert_eq!(numbers, (0..200).collect());
     let configs: BTreeSet<String> = trials.iter().map(|t| t["config"].to_string()).collect();
     assert_eq!(configs.len(), 200, "no configuration handed out twice");
+}
+
+#[test]
+fn asks_arriving_together_each_get_their_own_trials() {
+    // Asks that wait together are served by one suggest call: each must
+    // still get exactly its count, and no trial or configuration twice.
+    let env = Env::new();
+    let server = Server::start(&env, &[], None);
+    server
+        .call("POST", "/api/v1/profiles", Some(&upload("semantic-search")))
+        .expect(201);
+    server
+        .call(
+            "POST",
+            "/api/v1/studies",
+            Some(&json!({ "model": "semantic-search", "name": "g", "strategy": "tpe" })),
+        )
+        .expect(201);
+    let counts: Vec<usize> = (0..12).map(|i| 1 + i % 3).collect();
+    let start = std::sync::Barrier::new(counts.len());
+    let answers: Vec<(usize, serde_json::Value)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = counts
+            .iter()
+            .map(|&count| {
+                let (server, start) = (&server, &start);
+                scope.spawn(move || {
+                    start.wait();
+                    let asked =
+                        server.call("POST", "/api/v1/studies/g/ask", Some(&json!({ "count": count })));
+                    asked.expect(200);
+                    (count, asked.json())
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let mut numbers = BTreeSet::new();
+    let mut configs = BTreeSet::new();
+    for (count, asked) in &answers {
+        let trials = asked.as_array().unwrap();
+        assert_eq!(trials.len(), *count, "{asked}");
+        for t in trials {
+            assert_eq!(t["state"], "running");
+            assert!(
+                numbers.insert(t["number"].as_u64().unwrap()),
+                "trial handed out twice: {t}"
+            );
+            assert!(
+                configs.insert(t["config"].to_string()),
+                "configuration repeated: {t}"
+            );
+        }
+    }
+    let total: usize = counts.iter().sum();
+    assert_eq!(numbers, (0..total as u64).collect());
+    let study = server.call("GET", "/api/v1/studies/g", None).json();
+    assert_eq!(study["running"], total);
 }
 
 #[test]

@@ -8,6 +8,7 @@
 //! same router that serves the routes (utoipa-axum), so it cannot list a
 //! route that does not exist or miss one that does.
 
+mod asks;
 mod auth;
 mod metrics;
 mod problem;
@@ -232,6 +233,7 @@ pub fn serve(db: &Path, data_dir: &Path, options: ServeOptions) -> anyhow::Resul
         plugins: Default::default(),
         profiles: Default::default(),
         study_inputs: Default::default(),
+        asks: Default::default(),
         data_dir: data_dir.to_path_buf(),
         runtime: crate::runtime::Runtime::new(Some(data_dir.join("cache")))?,
         strategy_slots: Semaphore::new(cores),

@@ -10,7 +10,7 @@ use crate::profile::ProfileError;
 use crate::store::StoreError;
 
 /// The `type` URIs are `urn:aiopt:problem:<kind>`.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Problem {
     /// `urn:aiopt:problem:<kind>`, one per kind of error (validation,
     /// not-found, unauthorized, plugin-trap, ...).

@@ -102,6 +102,8 @@ pub struct AppState {
     /// Resolved plugins by name: resolving hashes the component, which is
     /// too slow to repeat for every ask. Emptied when a plugin is installed.
     pub plugins: std::sync::Mutex<std::collections::HashMap<String, Plugin>>,
+    /// Asks waiting for the database thread, served together by study.
+    pub asks: super::asks::AskGroups,
     /// Each study's converted `suggest` input, kept between its asks (see
     /// [`StudyInput`]). Only the database thread uses it.
     pub study_inputs: std::sync::Mutex<std::collections::HashMap<(i64, i64), StudyInput>>,

@@ -16,7 +16,7 @@ use utoipa::ToSchema;
 use super::problem::Problem;
 use super::state::AppState;
 use crate::runtime::registry::Registry;
-use crate::runtime::{Kind, Limits};
+use crate::runtime::Kind;
 use crate::service::BadRequest;
 use crate::store::Told;
 use crate::study;
@@ -103,27 +103,9 @@ pub async fn ask(
     let stale = Duration::from_secs(request.stale_after_s.unwrap_or(3600));
     // No strategy slot: asks run one at a time on the database thread
     // anyway (that is what rules out duplicates), and holding a slot while
-    // queued there would keep asks out of each other's group commit.
-    let asked = state
-        .serialized(move |state, store| {
-            let study = store.study_head(&study)?;
-            let profile = state.profile(store, study.profile_id)?;
-            let plugin = state.plugin(&study.strategy)?;
-            let limits = Limits::default();
-            let key = (study.id, study.profile_id);
-            let mut input = state.take_study_input(key, &profile);
-            let suggest = study::suggester(&state.runtime, &plugin, &profile, &study, &limits, &mut input);
-            let asked = store.ask(study.id, count, stale, suggest);
-            state.keep_study_input(key, input);
-            let asked = asked?;
-            let name = plugin.info.name.clone();
-            state.metrics.plugin_calls.with_label_values(&[&name, "ok"]).inc();
-            let fuel: u64 = asked.iter().filter_map(|t| t.fuel).sum();
-            state.metrics.plugin_fuel.with_label_values(&[&name]).inc_by(fuel);
-            Ok(json!(asked))
-        })
-        .await?;
-    Ok(Json(asked))
+    // queued there would keep asks out of each other's group.
+    let asked = super::asks::ask(&state, study, count, stale).await?;
+    Ok(Json(json!(asked)))
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -10,14 +10,12 @@ mod bindings;
 mod cache;
 pub mod contract;
 mod convert;
-pub use convert::TrialRef;
+pub use convert::{StudyInput, TrialRef};
 mod error;
 mod limits;
 mod logs;
 pub mod registry;
 mod sandbox;
-mod study_input;
-pub use study_input::StudyInput;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -367,7 +365,8 @@ fn engine_config(pooling: bool) -> wasmtime::Config {
             .max_core_instances_per_component(16)
             .max_memories_per_component(4)
             .max_tables_per_component(16)
-            .max_memory_size(MAX_MEMORY_BYTES as usize);
+            .max_memory_size(MAX_MEMORY_BYTES as usize)
+            .linear_memory_keep_resident(4 << 20);
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     }
     config

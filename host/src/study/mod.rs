@@ -66,17 +66,12 @@ pub fn suggester<'a>(
     input: &'a mut StudyInput,
 ) -> impl FnOnce(&[StudyTrial], u32, u32) -> Suggested + 'a {
     move |history, next, count| {
-        let trials: Vec<TrialRef<'_>> = history
-            .iter()
-            .filter(|t| !t.config.is_empty())
-            .map(|t| TrialRef {
-                number: t.number,
-                config: &t.config,
-                metrics: &t.metrics,
-                state: t.state,
-            })
-            .collect();
-        input.update(profile, &trials);
+        input.update(profile, history, |t| TrialRef {
+            number: t.number,
+            config: &t.config,
+            metrics: &t.metrics,
+            state: t.state,
+        });
         let seed = seed_for(study.seed, next);
         match runtime.suggest_study(plugin, input, count, seed, limits) {
             Ok(called) if called.value.is_empty() => Err(format!(

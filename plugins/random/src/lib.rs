@@ -237,7 +237,12 @@ impl<'a> Tried<'a> {
     fn contains(&self, row: &[f64]) -> bool {
         match self {
             Tried::Scan { profile, drawn } => {
-                drawn.iter().any(|d| same_bits(d, row)) || profile.trials().any(|t| same_bits(t.values, row))
+                // The history's rows straight from the values block (one
+                // number per knob, as `trials()` reads them): no view per
+                // row, so the scan is a tight loop.
+                let rows = profile.history.values.chunks_exact(row.len().max(1));
+                drawn.iter().any(|d| same_bits(d, row))
+                    || rows.take(profile.trial_count()).any(|r| same_bits(r, row))
             }
             Tried::Sorted(prints) => prints.binary_search(&fingerprint(row)).is_ok(),
         }
@@ -258,6 +263,7 @@ impl<'a> Tried<'a> {
 
 /// Whether two encoded rows hold the same numbers, by their bits (as
 /// [`fingerprint`] reads them).
+#[inline]
 fn same_bits(a: &[f64], b: &[f64]) -> bool {
     a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits())
 }

@@ -10,8 +10,8 @@
 //! column) rebuilds the input from scratch, so the result always equals a
 //! fresh conversion (a test checks this after every kind of change).
 
-use super::bindings::wit;
-use super::convert::{self, TrialRef};
+use super::super::bindings::wit;
+use super::{self as convert, TrialRef};
 use crate::profile::{Profile, TrialState};
 
 /// The WIT profile a study's asks send, with the history as of the last
@@ -50,27 +50,35 @@ impl StudyInput {
     }
 
     /// The input, for `suggest`.
-    pub(super) fn wit(&self) -> &wit::Profile {
+    pub(crate) fn wit(&self) -> &wit::Profile {
         &self.input
     }
 
-    /// Makes the history `trials` (in order): appends the new ones and
-    /// rewrites the rows of trials whose outcome changed since the last
-    /// update; rebuilds when the change is of another kind.
-    pub fn update(&mut self, profile: &Profile, trials: &[TrialRef<'_>]) {
-        if !self.apply_changes(profile, trials) {
-            self.rebuild(profile, trials);
+    /// Makes the history `trials` (in order, each read through `view`):
+    /// appends the new ones and rewrites the rows of trials whose outcome
+    /// changed since the last update; rebuilds when the change is of
+    /// another kind. A trial with an incomplete configuration has no row.
+    pub fn update<T>(&mut self, profile: &Profile, trials: &[T], view: impl Fn(&T) -> TrialRef<'_>) {
+        if !self.apply_changes(profile, trials, &view) {
+            let trials: Vec<TrialRef<'_>> = trials.iter().map(view).collect();
+            self.rebuild(profile, &trials);
         }
     }
 
     /// The cheap path of [`StudyInput::update`]; `false` when it cannot
     /// apply the change (the blocks may then be half updated: rebuild).
-    fn apply_changes(&mut self, profile: &Profile, trials: &[TrialRef<'_>]) -> bool {
+    fn apply_changes<T>(
+        &mut self,
+        profile: &Profile,
+        trials: &[T],
+        view: &impl Fn(&T) -> TrialRef<'_>,
+    ) -> bool {
         if trials.len() < self.seen.len() {
             return false;
         }
         let history = &mut self.input.history;
         for (t, seen) in trials.iter().zip(self.seen.iter_mut()) {
+            let t = &view(t);
             if seen.number != t.number {
                 return false;
             }
@@ -87,6 +95,7 @@ impl StudyInput {
             seen.metrics = t.metrics.len();
         }
         for t in &trials[self.seen.len()..] {
+            let t = &view(t);
             if !convert::has_columns_for(history, t) {
                 return false;
             }
@@ -184,7 +193,12 @@ direction = "minimize"
     /// Updates `input` with `trials` and checks it against a fresh
     /// conversion, NaNs included (hence the bits).
     fn check(input: &mut StudyInput, profile: &Profile, trials: &[Trial]) {
-        input.update(profile, &refs(trials));
+        input.update(profile, trials, |t| TrialRef {
+            number: t.number,
+            config: &t.config,
+            metrics: &t.metrics,
+            state: t.state,
+        });
         let fresh = convert::history_to_wit(profile, &refs(trials));
         let kept = &input.wit().history;
         assert_eq!(kept.numbers, fresh.numbers);

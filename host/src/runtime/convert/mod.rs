@@ -4,6 +4,9 @@
 //! the output limit and that numbers are finite, and reports `InvalidOutput`
 //! otherwise.
 
+mod study_input;
+pub use study_input::StudyInput;
+
 use super::bindings::wit;
 use super::error::{RuntimeError, StrategyErrorKind};
 use super::PluginInfo;
@@ -79,7 +82,7 @@ pub fn profile_with_history(p: &Profile, trials: &[TrialRef<'_>]) -> wit::Profil
 
 /// Objective and constraint metrics first (so strategies find them at fixed
 /// places), then every other measured metric in order of first appearance.
-pub(super) fn metric_columns(p: &Profile, trials: &[TrialRef<'_>]) -> Vec<String> {
+pub(crate) fn metric_columns(p: &Profile, trials: &[TrialRef<'_>]) -> Vec<String> {
     let mut columns: Vec<String> = Vec::new();
     let named = p.objectives.iter().map(|o| o.metric.as_str());
     let constrained = p.constraints.iter().map(|c| c.metric.as_str());
@@ -127,7 +130,7 @@ fn metric_value(metrics: &[(String, f64)], k: usize, column: &str) -> f64 {
 /// one copy each instead of an allocation per trial. A trial that misses a
 /// knob of the space, or whose value no longer fits it, is left out: the
 /// contract promises complete rows.
-pub(super) fn history_to_wit(p: &Profile, trials: &[TrialRef<'_>]) -> wit::History {
+pub(crate) fn history_to_wit(p: &Profile, trials: &[TrialRef<'_>]) -> wit::History {
     let metric_names = metric_columns(p, trials);
     let mut history = wit::History {
         numbers: Vec::with_capacity(trials.len()),
@@ -147,7 +150,7 @@ pub(super) fn history_to_wit(p: &Profile, trials: &[TrialRef<'_>]) -> wit::Histo
 /// Appends `t` as the history's last row, unless its configuration is
 /// incomplete (see [`history_to_wit`]); whether it did. `row` is scratch
 /// space, reused so that a row allocates nothing.
-pub(super) fn push_trial(
+pub(crate) fn push_trial(
     history: &mut wit::History,
     p: &Profile,
     t: &TrialRef<'_>,
@@ -187,7 +190,7 @@ pub(super) fn push_trial(
 
 /// Rewrites row `row` of the history with `t`'s state and metrics (after a
 /// tell: its configuration never changes).
-pub(super) fn rewrite_outcome(history: &mut wit::History, row: usize, t: &TrialRef<'_>) {
+pub(crate) fn rewrite_outcome(history: &mut wit::History, row: usize, t: &TrialRef<'_>) {
     history.states[row] = state_to_wit(t.state);
     let width = history.metric_names.len();
     let cells = &mut history.metrics[row * width..(row + 1) * width];
@@ -197,7 +200,7 @@ pub(super) fn rewrite_outcome(history: &mut wit::History, row: usize, t: &TrialR
 }
 
 /// Whether every metric `t` measured has a column in `history`.
-pub(super) fn has_columns_for(history: &wit::History, t: &TrialRef<'_>) -> bool {
+pub(crate) fn has_columns_for(history: &wit::History, t: &TrialRef<'_>) -> bool {
     t.metrics.iter().enumerate().all(|(k, (name, _))| {
         history.metric_names.get(k) == Some(name) || history.metric_names.iter().any(|c| c == name)
     })
