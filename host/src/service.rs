@@ -24,6 +24,9 @@ pub struct Recommended {
     pub strategy: String,
     pub kind: String,
     pub report: Report,
+    /// Each proposal against today's configuration and the baseline's
+    /// measurements.
+    pub comparisons: Vec<report::Comparison>,
     pub usage: Usage,
 }
 
@@ -34,6 +37,9 @@ pub struct RecommendedAll {
     /// `name@version` of the strategies that answered.
     pub strategies: Vec<String>,
     pub report: Report,
+    /// Each proposal against today's configuration and the baseline's
+    /// measurements.
+    pub comparisons: Vec<report::Comparison>,
     pub fuel: u64,
     pub wall_time_us: u64,
 }
@@ -81,11 +87,13 @@ pub fn recommend(
         .unwrap_or_else(|| "tuning".into());
     let strategy = format!("{}@{}", plugin.info.name, plugin.info.version);
     let report_id = store.save_report(model, &kind, &strategy, &serde_json::to_string(&called.value)?)?;
+    let comparisons = compare_to_today(store, model, &profile, &called.value)?;
     Ok(Recommended {
         report_id,
         strategy,
         kind,
         report: called.value,
+        comparisons,
         usage: called.usage,
     })
 }
@@ -143,13 +151,31 @@ pub fn recommend_all(
         &strategies.join(", "),
         &serde_json::to_string(&report)?,
     )?;
+    let comparisons = compare_to_today(store, model, &profile, &report)?;
     Ok(RecommendedAll {
         report_id,
         strategies,
         report,
+        comparisons,
         fuel,
         wall_time_us,
     })
+}
+
+/// `report`'s proposals against `model`'s current configuration and its
+/// baseline's measurements.
+fn compare_to_today(
+    store: &Store,
+    model: &str,
+    profile: &crate::profile::Profile,
+    report: &Report,
+) -> anyhow::Result<Vec<report::Comparison>> {
+    let current = store.current_config(model)?.config;
+    Ok(report::compare(
+        report,
+        &current,
+        &report::baseline_metrics(profile),
+    ))
 }
 
 /// A request the caller can fix: an unknown knob, a value outside its

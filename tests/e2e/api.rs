@@ -12,7 +12,7 @@ use crate::http::Server;
 use crate::util::{fixture, repo_file, Env};
 
 /// An example profile as the upload body: its TOML and data files.
-fn upload(example: &str) -> serde_json::Value {
+pub fn upload(example: &str) -> serde_json::Value {
     let dir = repo_file(&format!("examples/{example}"));
     let mut files = serde_json::Map::new();
     for name in ["observations.csv", "requests.csv"] {
@@ -63,6 +63,31 @@ fn every_endpoint_answers_and_says_what_went_wrong() {
         cost.json()["report"]["proposals"][0]["title"],
         "switch to FuseChat-Llama-3.1-8B-Instruct"
     );
+    // Each proposal against today: the knob it changes, before → after.
+    let compared = &cost.json()["comparisons"][0];
+    assert_eq!(compared["proposal"], 1);
+    assert_eq!(compared["changes"][0]["from"], "gpt4_1106_preview", "{compared}");
+    let per_request = compared["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["metric"] == "cost_per_request_usd")
+        .unwrap();
+    assert!(
+        per_request["change_percent"].as_f64().unwrap() < -99.0,
+        "{per_request}"
+    );
+    // Malformed input is a problem too, not axum's plain text.
+    let malformed = server.call("POST", "/api/v1/optimize", Some(&json!({ "type": "cost" })));
+    malformed.expect(400);
+    assert_eq!(malformed.content_type, "application/problem+json");
+    assert!(malformed.json()["detail"]
+        .as_str()
+        .unwrap()
+        .contains("missing field `model`"));
+    let no_query = server.call("GET", "/api/v1/benchmark", None);
+    no_query.expect(400);
+    assert_eq!(no_query.content_type, "application/problem+json");
     server
         .call(
             "POST",
@@ -136,6 +161,17 @@ fn every_endpoint_answers_and_says_what_went_wrong() {
     assert!(plugins.body.contains("\"tpe\""), "{}", plugins.body);
     server.call("GET", "/api/v1/plugins/cost", None).expect(200);
     server.call("GET", "/api/v1/plugins/nope", None).expect(404);
+    let activity = server.call("GET", "/api/v1/plugins/activity", None).json();
+    let latest = &activity["calls"][0];
+    assert_eq!(latest["call"], "recommend", "{activity}");
+    assert!(latest["fuel"].as_u64().is_some_and(|f| f > 0), "{activity}");
+    let failed = activity["calls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["plugin"] == "performance")
+        .expect("the failed performance call is recorded");
+    assert_eq!(failed["outcome"], "strategy-error", "{failed}");
 
     // Studies for remote workers.
     server
@@ -182,6 +218,12 @@ fn every_endpoint_answers_and_says_what_went_wrong() {
     );
     server.call("GET", "/api/v1/studies/s/best", None).expect(200);
     server.call("GET", "/api/v1/studies/none/best", None).expect(404);
+    let analysis = server.call("GET", "/api/v1/studies/s/analysis", None).json();
+    assert_eq!(analysis["history"].as_array().unwrap().len(), 1, "{analysis}");
+    assert!(analysis["pareto"].is_object(), "two objectives: {analysis}");
+    server
+        .call("GET", "/api/v1/studies/none/analysis", None)
+        .expect(404);
 
     // Unknown routes are problems too.
     let unknown = server.call("GET", "/api/v1/nothing-here", None);
@@ -346,6 +388,7 @@ fn the_openapi_document_lists_every_route() {
         "GET /api/v1/plugins",
         "POST /api/v1/plugins",
         "GET /api/v1/plugins/{name}",
+        "GET /api/v1/plugins/activity",
         "GET /api/v1/studies",
         "POST /api/v1/studies",
         "GET /api/v1/studies/{study}",
@@ -353,6 +396,7 @@ fn the_openapi_document_lists_every_route() {
         "POST /api/v1/studies/{study}/tell",
         "GET /api/v1/studies/{study}/trials",
         "GET /api/v1/studies/{study}/best",
+        "GET /api/v1/studies/{study}/analysis",
     ];
     let expected: BTreeSet<String> = expected.iter().map(|s| s.to_string()).collect();
     assert_eq!(listed, expected);

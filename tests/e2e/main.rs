@@ -5,7 +5,9 @@
 //! The plugins and fixtures must be built first: `cargo xtask test` does it.
 
 mod api;
+mod browser;
 mod cli;
+mod dashboard;
 mod http;
 mod profile;
 mod runtime;

@@ -185,9 +185,44 @@ fn demo(root: &Path) -> Result<()> {
 
 fn test(root: &Path) -> Result<()> {
     build_plugins(root)?;
+    install_browser()?;
     run(cargo(root).args(["fmt", "--all", "--check"]))?;
     run(cargo(root).args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))?;
     run(cargo(root).args(["test", "--release", "--workspace"]))
+}
+
+/// Debian's Chromium and chromedriver, for the dashboard's browser tests:
+/// installed from the distribution's packages when missing (nothing is
+/// downloaded at test time otherwise).
+fn install_browser() -> Result<()> {
+    const NEEDED: [&str; 2] = ["/usr/bin/chromium", "/usr/bin/chromedriver"];
+    if NEEDED.iter().all(|p| Path::new(p).exists()) {
+        return Ok(());
+    }
+    let root_user = Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| o.stdout.starts_with(b"0"))
+        .unwrap_or(false);
+    let apt = |args: &[&str]| {
+        let mut cmd = if root_user {
+            Command::new("apt-get")
+        } else {
+            let mut sudo = Command::new("sudo");
+            sudo.args(["-n", "apt-get"]);
+            sudo
+        };
+        cmd.args(args).env("DEBIAN_FRONTEND", "noninteractive");
+        run(&mut cmd)
+    };
+    let install = ["install", "-y", "chromium", "chromium-driver"];
+    if apt(&install).is_err() {
+        apt(&["update"])?;
+        apt(&install).context(
+            "the dashboard tests need Debian's `chromium` and `chromium-driver` packages; install them (as root) and run again",
+        )?;
+    }
+    Ok(())
 }
 
 fn bench_api(root: &Path) -> Result<()> {

@@ -134,7 +134,15 @@ fn ask_once(
     // Called only when new trials are wanted (not for stale ones).
     let mut call = None;
     let suggest = |history: &[StudyTrial], next, count| {
+        let wall_clock = (std::time::SystemTime::now(), std::time::Instant::now());
         let suggested = strategy(history, next, count);
+        let outcome = match &suggested {
+            Ok(configs) => Ok(configs.first().map_or(0, |(_, fuel)| *fuel)),
+            Err(reason) => Err(("plugin-failure".to_string(), reason.clone())),
+        };
+        state
+            .activity
+            .record(&plugin.info.name, "suggest", wall_clock, outcome);
         call = Some(match &suggested {
             Ok(configs) => ("ok", configs.first().map_or(0, |(_, fuel)| *fuel)),
             Err(_) => ("failed", 0),

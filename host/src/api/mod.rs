@@ -8,8 +8,11 @@
 //! same router that serves the routes (utoipa-axum), so it cannot list a
 //! route that does not exist or miss one that does.
 
+mod activity;
 mod asks;
 mod auth;
+mod dashboard;
+mod extract;
 mod metrics;
 mod problem;
 mod routes;
@@ -110,13 +113,15 @@ fn api_router() -> (Router<Arc<AppState>>, utoipa::openapi::OpenApi) {
         .routes(routes!(routes::reset_config))
         .routes(routes!(routes::config_history))
         .routes(routes!(routes::list_plugins, routes::install_plugin))
+        .routes(routes!(routes::plugin_activity))
         .routes(routes!(routes::get_plugin))
         .routes(routes!(studies::list_studies, studies::create_study))
         .routes(routes!(studies::get_study))
         .routes(routes!(studies::ask))
         .routes(routes!(studies::tell))
         .routes(routes!(studies::trials))
-        .routes(routes!(studies::best));
+        .routes(routes!(studies::best))
+        .routes(routes!(studies::analysis));
     OpenApiRouter::new().nest("/api/v1", v1).split_for_parts()
 }
 
@@ -155,6 +160,7 @@ fn app(state: Arc<AppState>, options: &ServeOptions) -> Router {
             auth::require_token,
         ))
         .route("/metrics", get(render_metrics))
+        .merge(dashboard::routes())
         .fallback(|| async {
             Problem::new(
                 StatusCode::NOT_FOUND,
@@ -234,6 +240,7 @@ pub fn serve(db: &Path, data_dir: &Path, options: ServeOptions) -> anyhow::Resul
         profiles: Default::default(),
         study_inputs: Default::default(),
         asks: Default::default(),
+        activity: Default::default(),
         data_dir: data_dir.to_path_buf(),
         runtime: crate::runtime::Runtime::new(Some(data_dir.join("cache")))?,
         strategy_slots: Semaphore::new(cores),

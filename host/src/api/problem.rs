@@ -46,6 +46,21 @@ impl Problem {
         Problem::new(StatusCode::BAD_REQUEST, "bad-request", "Bad request", detail)
     }
 
+    /// Whether a plugin ran and failed (trapped, ran out of fuel, time or
+    /// memory, returned invalid output, or reported an error), as opposed
+    /// to a request that never reached one.
+    pub fn is_plugin_failure(&self) -> bool {
+        matches!(
+            self.short_kind(),
+            "strategy-error"
+                | "plugin-fuel"
+                | "plugin-timeout"
+                | "plugin-memory"
+                | "plugin-trap"
+                | "plugin-invalid-output"
+        )
+    }
+
     /// The kind (the part after `urn:aiopt:problem:`), for metrics.
     pub fn short_kind(&self) -> &str {
         self.kind.rsplit(':').next().unwrap_or("internal")

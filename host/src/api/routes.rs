@@ -5,13 +5,14 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value as JsonValue};
 use utoipa::{IntoParams, ToSchema};
 
+use super::extract::{Body, Path, Query};
 use super::problem::Problem;
 use super::state::AppState;
 use crate::profile::{self, Value};
@@ -29,6 +30,16 @@ pub struct Health {
     version: String,
     database_writable: bool,
     plugins: Vec<String>,
+    /// Whether writes and reads need a bearer token, so a client (the
+    /// dashboard) can ask for one before its first write instead of
+    /// provoking a 401.
+    auth: AuthNeeds,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AuthNeeds {
+    writes: bool,
+    reads: bool,
 }
 
 /// Liveness and readiness: the database takes a write, the built-in
@@ -51,6 +62,10 @@ pub async fn health(State(state): State<Arc<AppState>>) -> Reply<Health> {
                 version: env!("CARGO_PKG_VERSION").into(),
                 database_writable: writable,
                 plugins,
+                auth: AuthNeeds {
+                    writes: !state.tokens.is_empty(),
+                    reads: !state.tokens.is_empty() && !state.open_reads,
+                },
             })
         })
         .await?;
@@ -189,6 +204,8 @@ async fn optimize_kind(
         }
     });
     let metrics_model = model.clone();
+    let plugin = strategy.clone();
+    let wall_clock = (std::time::SystemTime::now(), started);
     let result = state
         .strategy(move |state, store| {
             let done = service::recommend(
@@ -218,8 +235,19 @@ async fn optimize_kind(
         .optimization_duration
         .with_label_values(&[kind])
         .observe(started.elapsed().as_secs_f64());
+    // Failures before the plugin ran (an unknown model) are not calls.
+    let outcome = match &result {
+        Ok(done) => Some(Ok(done["usage"]["fuel"].as_u64().unwrap_or(0))),
+        Err(problem) if problem.is_plugin_failure() => {
+            Some(Err((problem.short_kind().to_string(), problem.detail.clone())))
+        }
+        Err(_) => None,
+    };
+    if let Some(outcome) = outcome {
+        state.activity.record(&plugin, "recommend", wall_clock, outcome);
+    }
     if let Err(problem) = &result {
-        if problem.short_kind().starts_with("plugin") {
+        if problem.is_plugin_failure() {
             state
                 .metrics
                 .plugin_traps
@@ -261,7 +289,7 @@ fn kind_of(kind: &str) -> Result<&'static str, Problem> {
     responses((status = 200, body = Object), (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub async fn optimize(
     State(state): State<Arc<AppState>>,
-    Json(request): Json<OptimizeRequest>,
+    Body(request): Body<OptimizeRequest>,
 ) -> Reply<JsonValue> {
     let kind = kind_of(&request.kind)?;
     let options = TypeOptions {
@@ -281,9 +309,9 @@ macro_rules! per_type_route {
         pub async fn $name(
             State(state): State<Arc<AppState>>,
             Path(model): Path<String>,
-            body: Option<Json<TypeOptions>>,
+            body: Option<Body<TypeOptions>>,
         ) -> Reply<JsonValue> {
-            optimize_kind(state, model, $kind, body.map(|b| b.0).unwrap_or_default()).await
+            optimize_kind(state, model, $kind, body.map(|Body(b)| b).unwrap_or_default()).await
         }
     };
 }
@@ -421,7 +449,7 @@ pub struct ConfigChange {
 pub async fn put_config(
     State(state): State<Arc<AppState>>,
     Path(model): Path<String>,
-    Json(change): Json<ConfigChange>,
+    Body(change): Body<ConfigChange>,
 ) -> Reply<JsonValue> {
     let version = state
         .blocking(move |_, store| {
@@ -477,6 +505,12 @@ pub async fn config_history(
         })
         .await?;
     Ok(Json(history))
+}
+
+/// The most recent plugin calls (newest first): fuel used and failures.
+#[utoipa::path(get, path = "/plugins/activity", tag = "plugins", responses((status = 200, body = Object)))]
+pub async fn plugin_activity(State(state): State<Arc<AppState>>) -> Reply<JsonValue> {
+    Ok(Json(json!({ "calls": state.activity.recent() })))
 }
 
 /// Installed and built-in strategy plugins.

@@ -102,6 +102,8 @@ pub struct AppState {
     /// Resolved plugins by name: resolving hashes the component, which is
     /// too slow to repeat for every ask. Emptied when a plugin is installed.
     pub plugins: std::sync::Mutex<std::collections::HashMap<String, Plugin>>,
+    /// The most recent plugin calls, for the dashboard.
+    pub activity: super::activity::Activity,
     /// Asks waiting for the database thread, served together by study.
     pub asks: super::asks::AskGroups,
     /// Each study's converted `suggest` input, kept between its asks (see

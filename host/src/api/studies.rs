@@ -6,13 +6,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value as JsonValue};
 use utoipa::ToSchema;
 
+use super::extract::{Body, Path};
 use super::problem::Problem;
 use super::state::AppState;
 use crate::runtime::registry::Registry;
@@ -40,7 +41,7 @@ pub struct NewStudy {
     responses((status = 201, body = Object), (status = 404, body = Problem), (status = 409, body = Problem)))]
 pub async fn create_study(
     State(state): State<Arc<AppState>>,
-    Json(new): Json<NewStudy>,
+    Body(new): Body<NewStudy>,
 ) -> Result<(StatusCode, Json<JsonValue>), Problem> {
     let created = state
         .blocking(move |state, store| {
@@ -96,9 +97,9 @@ pub struct AskRequest {
 pub async fn ask(
     State(state): State<Arc<AppState>>,
     Path(study): Path<String>,
-    body: Option<Json<AskRequest>>,
+    body: Option<Body<AskRequest>>,
 ) -> Reply<JsonValue> {
-    let request = body.map(|b| b.0).unwrap_or_default();
+    let request = body.map(|Body(b)| b).unwrap_or_default();
     let count = request.count.unwrap_or(1).clamp(1, 1000);
     let stale = Duration::from_secs(request.stale_after_s.unwrap_or(3600));
     // No strategy slot: asks run one at a time on the database thread
@@ -129,7 +130,7 @@ pub struct TellRequest {
 pub async fn tell(
     State(state): State<Arc<AppState>>,
     Path(study): Path<String>,
-    Json(request): Json<TellRequest>,
+    Body(request): Body<TellRequest>,
 ) -> Reply<JsonValue> {
     let told = match (request.metrics, request.failed, request.pruned) {
         (Some(metrics), None, false) => {
@@ -198,4 +199,62 @@ pub async fn best(State(state): State<Arc<AppState>>, Path(study): Path<String>)
             })
             .await?,
     ))
+}
+
+/// What the study has found: the first objective per trial with the best
+/// feasible value so far, the Pareto front of the first two objectives,
+/// and the strategy's reading of the history (its `recommend` notes, with
+/// knob importance for TPE). For charts.
+#[utoipa::path(get, path = "/studies/{study}/analysis", tag = "studies",
+    params(("study" = String, Path, description = "Study id or name")),
+    responses((status = 200, body = Object), (status = 404, body = Problem)))]
+pub async fn analysis(State(state): State<Arc<AppState>>, Path(study): Path<String>) -> Reply<JsonValue> {
+    Ok(Json(
+        state
+            .strategy(move |state, store| {
+                let study = store.study(&study)?;
+                let profile = store.profile_by_id(study.profile_id)?.profile;
+                let trials = store.study_trials(study.id)?;
+                let notes = strategy_notes(state, &study.strategy, &profile, &trials, study.seed);
+                Ok(json!({
+                    "objectives": profile.objectives,
+                    "history": study::analysis::history(&profile, &trials),
+                    "pareto": study::analysis::pareto(&profile, &trials),
+                    "notes": notes,
+                    "study": study,
+                }))
+            })
+            .await?,
+    ))
+}
+
+/// The study's strategy's `recommend` notes on its history, or why there
+/// are none.
+fn strategy_notes(
+    state: &AppState,
+    strategy: &str,
+    profile: &crate::profile::Profile,
+    trials: &[crate::store::StudyTrial],
+    seed: u64,
+) -> Vec<String> {
+    if !trials
+        .iter()
+        .any(|t| t.state == crate::profile::TrialState::Complete)
+    {
+        return vec!["no complete trial yet".into()];
+    }
+    let view = study::history_profile(profile, trials);
+    let called = state
+        .plugin(strategy)
+        .map_err(|e| format!("{e:#}"))
+        .and_then(|plugin| {
+            state
+                .runtime
+                .recommend(&plugin, &view, seed, &crate::runtime::Limits::default())
+                .map_err(|failure| format!("`{strategy}` recommend failed: {}", failure.error))
+        });
+    match called {
+        Ok(called) => called.value.notes,
+        Err(why) => vec![why],
+    }
 }

@@ -1,7 +1,10 @@
 //! What strategies return, and how it is shown to people.
 
+mod compare;
 pub mod rank;
 mod render;
+
+pub use compare::{compare, Comparison, KnobChange, MetricChange};
 
 pub use render::{
     baseline_metrics, config_changes, config_line, format_number, render_configs, render_report,

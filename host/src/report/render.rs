@@ -2,6 +2,7 @@
 
 use std::fmt::Write;
 
+use super::compare::{compare, knob_changes, KnobChange};
 use super::Report;
 use crate::profile::Config;
 
@@ -52,33 +53,28 @@ pub fn render_report(report: &Report, baseline: &Config, before: &[(String, f64)
     if report.proposals.is_empty() {
         out.push_str("no proposals\n");
     }
-    for (i, p) in report.proposals.iter().enumerate() {
-        let _ = writeln!(out, "{}. {}", i + 1, p.title);
-        let changes = config_changes(baseline, &p.config);
+    for (p, compared) in report.proposals.iter().zip(compare(report, baseline, before)) {
+        let _ = writeln!(out, "{}. {}", compared.proposal, p.title);
         let _ = writeln!(out, "   config:  {}", config_line(&p.config));
-        if !changes.is_empty() {
-            let _ = writeln!(out, "   changes: {}", changes.join(", "));
+        if !compared.changes.is_empty() {
+            let _ = writeln!(out, "   changes: {}", change_line(&compared.changes));
         }
-        for e in &p.predicted {
-            let interval = if e.low == e.high {
+        for m in &compared.metrics {
+            let interval = if m.low == m.high {
                 String::new()
             } else {
-                format!("  (95%: {} .. {})", num(e.low), num(e.high))
+                format!("  (95%: {} .. {})", num(m.low), num(m.high))
             };
-            let was = before.iter().find(|(m, _)| *m == e.metric).map(|(_, v)| *v);
-            let (from, change) = match was {
-                Some(b) if b != 0.0 => (
-                    format!("{} → ", num(b)),
-                    format!("  ({:+.1}%)", (e.value - b) / b.abs() * 100.0),
-                ),
-                Some(b) => (format!("{} → ", num(b)), String::new()),
-                None => (String::new(), String::new()),
-            };
+            let from = m.before.map(|b| format!("{} → ", num(b))).unwrap_or_default();
+            let change = m
+                .change_percent
+                .map(|c| format!("  ({c:+.1}%)"))
+                .unwrap_or_default();
             let _ = writeln!(
                 out,
                 "   {:<24} {from}{}{interval}{change}",
-                e.metric,
-                num(e.value)
+                m.metric,
+                num(m.after)
             );
         }
         let _ = writeln!(out, "   why: {}", p.rationale);
@@ -100,14 +96,18 @@ pub fn config_line(config: &Config) -> String {
 
 /// What changes from `before` to `after`, one `knob: old → new` per knob.
 pub fn config_changes(before: &Config, after: &Config) -> Vec<String> {
-    after
-        .iter()
-        .filter_map(|(k, v)| match before.iter().find(|(b, _)| b == k) {
-            Some((_, old)) if old == v => None,
-            Some((_, old)) => Some(format!("{k}: {old} → {v}")),
-            None => Some(format!("{k}: → {v}")),
-        })
-        .collect()
+    knob_changes(before, after).iter().map(change_text).collect()
+}
+
+fn change_text(c: &KnobChange) -> String {
+    match &c.from {
+        Some(old) => format!("{}: {old} → {}", c.knob, c.to),
+        None => format!("{}: → {}", c.knob, c.to),
+    }
+}
+
+fn change_line(changes: &[KnobChange]) -> String {
+    changes.iter().map(change_text).collect::<Vec<_>>().join(", ")
 }
 
 /// Four significant digits, without a fraction for whole numbers: costs

@@ -4,6 +4,7 @@
 //! number, so a study is reproducible and resumes after a crash exactly
 //! where it was.
 
+pub mod analysis;
 mod evaluate;
 pub mod feasibility;
 
