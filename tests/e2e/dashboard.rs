@@ -26,6 +26,10 @@ fn server(env: &Env) -> Server {
             .call("POST", "/api/v1/profiles", Some(&upload(example)))
             .expect(201);
     }
+    // A plugin failure for the plugins page: no latency data in code-review.
+    server
+        .call("POST", "/api/v1/performance/code-review", None)
+        .expect(422);
     let study = json!({ "model": "semantic-search", "name": "hnsw", "strategy": "tpe" });
     server.call("POST", "/api/v1/studies", Some(&study)).expect(201);
     for i in 0..12 {
@@ -180,10 +184,15 @@ fn every_tab_loads_and_an_applied_proposal_changes_the_config_history() {
             );
             assert!(rows.as_u64().unwrap_or(0) >= 5, "the built-in strategies: {rows}");
             let text = browser.run(
-                "return document.getElementById('panel-plugins').innerText",
+                "return document.getElementById('panel-plugins').textContent",
                 json!([]),
             );
-            assert!(text.as_str().unwrap_or_default().contains("tpe"), "{text}");
+            let text = text.as_str().unwrap_or_default();
+            assert!(text.contains("tpe"), "{text}");
+            assert!(
+                text.contains("strategy-error"),
+                "the recent failure is listed: {text}"
+            );
         }
         assert_quiet_console(&browser, &format!("on the {tab} tab"));
         browser.screenshot(&shots.join(format!("{tab}.png")));
