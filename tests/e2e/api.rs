@@ -489,20 +489,22 @@ fn run_workers(server: &Server, study: &str, workers: usize, total: usize) {
     });
 }
 
-#[test]
-fn sixteen_workers_run_a_200_trial_study_without_a_duplicate_or_a_loss() {
-    let env = Env::new();
-    let server = Server::start(&env, &[], None);
+/// A server with the semantic-search example and an empty study `name`
+/// of `strategy`.
+fn semantic_search_study(env: &Env, name: &str, strategy: &str) -> Server {
+    let server = Server::start(env, &[], None);
     server
         .call("POST", "/api/v1/profiles", Some(&upload("semantic-search")))
         .expect(201);
+    let study = json!({ "model": "semantic-search", "name": name, "strategy": strategy });
+    server.call("POST", "/api/v1/studies", Some(&study)).expect(201);
     server
-        .call(
-            "POST",
-            "/api/v1/studies",
-            Some(&json!({ "model": "semantic-search", "name": "w", "strategy": "random" })),
-        )
-        .expect(201);
+}
+
+#[test]
+fn sixteen_workers_run_a_200_trial_study_without_a_duplicate_or_a_loss() {
+    let env = Env::new();
+    let server = semantic_search_study(&env, "w", "random");
     run_workers(&server, "w", 16, 200);
     let trials = server.call("GET", "/api/v1/studies/w/trials", None).json();
     let trials = trials.as_array().unwrap();
@@ -522,17 +524,7 @@ fn asks_arriving_together_each_get_their_own_trials() {
     // Asks that wait together are served by one suggest call: each must
     // still get exactly its count, and no trial or configuration twice.
     let env = Env::new();
-    let server = Server::start(&env, &[], None);
-    server
-        .call("POST", "/api/v1/profiles", Some(&upload("semantic-search")))
-        .expect(201);
-    server
-        .call(
-            "POST",
-            "/api/v1/studies",
-            Some(&json!({ "model": "semantic-search", "name": "g", "strategy": "tpe" })),
-        )
-        .expect(201);
+    let server = semantic_search_study(&env, "g", "tpe");
     let counts: Vec<usize> = (0..12).map(|i| 1 + i % 3).collect();
     let start = std::sync::Barrier::new(counts.len());
     let answers: Vec<(usize, serde_json::Value)> = std::thread::scope(|scope| {
@@ -577,17 +569,7 @@ fn asks_arriving_together_each_get_their_own_trials() {
 #[test]
 fn sigterm_during_load_loses_no_told_trial() {
     let env = Env::new();
-    let mut server = Server::start(&env, &[], None);
-    server
-        .call("POST", "/api/v1/profiles", Some(&upload("semantic-search")))
-        .expect(201);
-    server
-        .call(
-            "POST",
-            "/api/v1/studies",
-            Some(&json!({ "model": "semantic-search", "name": "t", "strategy": "random" })),
-        )
-        .expect(201);
+    let mut server = semantic_search_study(&env, "t", "random");
     // Workers tell until the server goes away; each counts its 200s.
     let told_ok = Arc::new(AtomicUsize::new(0));
     let port = server.port;

@@ -153,13 +153,7 @@ fn ask_once(
     state.keep_study_input(kept, input);
     let asked = asked?;
     if let Some((outcome, fuel)) = call {
-        let name = &plugin.info.name;
-        state
-            .metrics
-            .plugin_calls
-            .with_label_values(&[name, outcome])
-            .inc();
-        state.metrics.plugin_fuel.with_label_values(&[name]).inc_by(fuel);
+        state.metrics.record_plugin_call(&plugin.info.name, outcome, fuel);
     }
     Ok(asked)
 }

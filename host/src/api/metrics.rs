@@ -141,6 +141,14 @@ impl Metrics {
         String::from_utf8(buffer).unwrap_or_default()
     }
 
+    /// Counts a plugin call (`strategy` may be `name@version`) with its
+    /// outcome (`ok`, or why it failed) and the fuel it used.
+    pub fn record_plugin_call(&self, strategy: &str, outcome: &str, fuel: u64) {
+        let name = strategy.split('@').next().unwrap_or(strategy);
+        self.plugin_calls.with_label_values(&[name, outcome]).inc();
+        self.plugin_fuel.with_label_values(&[name]).inc_by(fuel);
+    }
+
     /// Records the predicted improvement of a report's first proposal for
     /// every metric the baseline measured.
     pub fn record_improvement(&self, kind: &str, report: &Report, before: &[(String, f64)]) {

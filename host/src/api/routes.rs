@@ -220,7 +220,9 @@ async fn optimize_kind(
             let profile = store.profile(&model)?.profile;
             let before = crate::report::baseline_metrics(&profile);
             state.metrics.record_improvement(kind, &done.report, &before);
-            record_plugin(state, &done.strategy, Ok(done.usage.fuel));
+            state
+                .metrics
+                .record_plugin_call(&done.strategy, "ok", done.usage.fuel);
             Ok(json!(done))
         })
         .await;
@@ -256,21 +258,6 @@ async fn optimize_kind(
         }
     }
     Ok(Json(result?))
-}
-
-fn record_plugin(state: &AppState, strategy: &str, fuel: Result<u64, ()>) {
-    let name = strategy.split('@').next().unwrap_or(strategy);
-    match fuel {
-        Ok(fuel) => {
-            state.metrics.plugin_calls.with_label_values(&[name, "ok"]).inc();
-            state.metrics.plugin_fuel.with_label_values(&[name]).inc_by(fuel);
-        }
-        Err(()) => state
-            .metrics
-            .plugin_calls
-            .with_label_values(&[name, "error"])
-            .inc(),
-    }
 }
 
 fn kind_of(kind: &str) -> Result<&'static str, Problem> {

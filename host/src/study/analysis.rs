@@ -109,7 +109,8 @@ fn metric(t: &StudyTrial, name: &str) -> Option<f64> {
         .filter(|v| v.is_finite())
 }
 
-fn better(direction: Direction, x: f64, than: f64) -> bool {
+/// Whether `x` is strictly better than `than` in `direction`.
+pub fn better(direction: Direction, x: f64, than: f64) -> bool {
     match direction {
         Direction::Minimize => x < than,
         Direction::Maximize => x > than,

@@ -13,7 +13,7 @@ pub use feasibility::NoFeasibleTrial;
 
 use std::time::Duration;
 
-use crate::profile::{Direction, Profile, Trial, TrialState};
+use crate::profile::{Profile, Trial, TrialState};
 use crate::runtime::TrialRef;
 use crate::runtime::{Limits, Plugin, Runtime, StudyInput};
 use crate::store::{Store, StoreError, StudySummary, StudyTrial, Suggested, Told};
@@ -134,12 +134,7 @@ pub fn best_trial<'t>(profile: &Profile, trials: &'t [StudyTrial]) -> Option<&'t
         .filter(feasible)
         .filter_map(|t| first_objective_value(profile, t).map(|v| (t, v)))
         .fold(None, |best: Option<(&StudyTrial, f64)>, (t, v)| match best {
-            Some((_, bv))
-                if (objective.direction == Direction::Minimize && v >= bv)
-                    || (objective.direction == Direction::Maximize && v <= bv) =>
-            {
-                best
-            }
+            Some((_, bv)) if !analysis::better(objective.direction, v, bv) => best,
             _ => Some((t, v)),
         })
         .map(|(t, _)| t)
