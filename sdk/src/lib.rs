@@ -171,6 +171,7 @@ mod requests;
 mod rng;
 pub mod served;
 pub mod stats;
+pub mod testing;
 pub mod text;
 
 /// The bindings generated from `wit/strategy.wit`. Public only because

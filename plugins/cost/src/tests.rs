@@ -1,6 +1,6 @@
 //! Native tests of the cost strategy on synthetic request logs.
 
-use aiopt_sdk::{Constraint, Direction, Domain, Objective, Param, RequestLog, RequestRecord, Value};
+use aiopt_sdk::{Constraint, RequestLog, RequestRecord};
 
 use super::*;
 
@@ -35,24 +35,7 @@ fn profile() -> Profile {
             );
         }
     }
-    let mut p = Profile {
-        name: "llm".into(),
-        space: vec![Param::new("model", Domain::choice(models))],
-        objectives: vec![
-            Objective {
-                metric: "quality_score".into(),
-                direction: Direction::Maximize,
-            },
-            Objective {
-                metric: COST_METRIC.into(),
-                direction: Direction::Minimize,
-            },
-        ],
-        requests: log,
-        ..Profile::default()
-    };
-    p.baseline = p.config_from_values([Value::Choice("big".into())]);
-    p
+    aiopt_sdk::testing::served_models_profile(log)
 }
 
 fn floor(p: &mut Profile, low: f64) {

@@ -20,7 +20,7 @@ struct Model {
 fn profile_of(models: &[Model], noise: f64, categories: bool) -> Profile {
     let labels: Vec<String> = models.iter().map(|m| m.label.to_string()).collect();
     let mut log = RequestLog {
-        served_by: labels.clone(),
+        served_by: labels,
         categories: vec!["code".into(), "chat".into()],
         ..RequestLog::default()
     };
@@ -42,24 +42,7 @@ fn profile_of(models: &[Model], noise: f64, categories: bool) -> Profile {
             );
         }
     }
-    let mut p = Profile {
-        name: "llm".into(),
-        space: vec![Param::new("model", Domain::choice(labels))],
-        objectives: vec![
-            Objective {
-                metric: "quality_score".into(),
-                direction: Direction::Maximize,
-            },
-            Objective {
-                metric: COST_METRIC.into(),
-                direction: Direction::Minimize,
-            },
-        ],
-        requests: log,
-        ..Profile::default()
-    };
-    p.baseline = p.config_from_values([Value::Choice(models[0].label.into())]);
-    p
+    aiopt_sdk::testing::served_models_profile(log)
 }
 
 /// `base` today; `generalist` better everywhere; `coder` a specialist,

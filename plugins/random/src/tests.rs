@@ -2,34 +2,11 @@
 
 use std::collections::BTreeSet;
 
-use aiopt_sdk::{
-    Assignment, ConfigExt, Constraint, Direction, Domain, IntRange, Objective, Param, RealRange, Value,
-};
+use aiopt_sdk::{Assignment, ConfigExt, Constraint, Direction, Domain, Objective, Param, Value};
+
+use aiopt_sdk::testing::{every_kind_space, int, real, values};
 
 use super::*;
-
-fn real(name: &str, low: f64, high: f64, log: bool, step: Option<f64>) -> Param {
-    Param::new(name, Domain::Real(RealRange { low, high, log, step }))
-}
-
-fn int(name: &str, low: i64, high: i64, log: bool, step: Option<i64>) -> Param {
-    Param::new(name, Domain::Integer(IntRange { low, high, log, step }))
-}
-
-/// Every knob kind, continuous included.
-fn mixed_space() -> Vec<Param> {
-    vec![
-        real("temperature", 0.0, 1.5, false, None),
-        real("learning_rate", 1e-5, 1e-1, true, None),
-        real("top_p", 0.5, 1.0, false, Some(0.05)),
-        real("penalty", 0.01, 10.0, true, Some(0.01)),
-        int("batch_size", 1, 64, false, None),
-        int("max_tokens", 16, 4096, true, None),
-        int("replicas", 2, 16, false, Some(2)),
-        Param::new("model", Domain::choice(["small", "medium", "large"])),
-        Param::new("cache", Domain::Flag),
-    ]
-}
 
 /// 2 × 3 = 6 configurations.
 fn tiny_space() -> Vec<Param> {
@@ -76,11 +53,6 @@ fn trial(number: u32, values: Vec<Value>, metrics: &[(&'static str, f64)], state
     }
 }
 
-/// The values of a configuration, in its order, as a trial is written.
-fn values(config: &Config) -> Vec<Value> {
-    config.iter().map(|a| a.value.clone()).collect()
-}
-
 /// `profile` with `trials` as its flat history: the metric columns list
 /// every metric name in order of first appearance, and each trial's metrics
 /// go in those columns (NaN where it has none).
@@ -111,7 +83,7 @@ fn info_names_the_plugin() {
 
 #[test]
 fn same_seed_same_configs_different_seed_different_configs() {
-    let p = profile(mixed_space());
+    let p = profile(every_kind_space());
     let a = suggest(&p, 20, 7).unwrap();
     assert_eq!(a, suggest(&p, 20, 7).unwrap());
     assert_ne!(a, suggest(&p, 20, 8).unwrap());
@@ -125,7 +97,7 @@ fn same_seed_same_configs_different_seed_different_configs() {
 
 #[test]
 fn configs_follow_space_order_and_stay_in_the_domain() {
-    let p = profile(mixed_space());
+    let p = profile(every_kind_space());
     let configs = suggest(&p, 500, 3).unwrap();
     assert_eq!(configs.len(), 500);
     assert_eq!(keys(&p, &configs).len(), 500);
@@ -152,7 +124,7 @@ fn configs_follow_space_order_and_stay_in_the_domain() {
 
 #[test]
 fn zero_count_and_bad_spaces() {
-    assert_eq!(suggest(&profile(mixed_space()), 0, 1), Ok(vec![]));
+    assert_eq!(suggest(&profile(every_kind_space()), 0, 1), Ok(vec![]));
     assert!(matches!(
         suggest(&profile(vec![]), 3, 1),
         Err(Error::InvalidInput(_))
@@ -237,7 +209,7 @@ fn an_exhausted_space_gives_an_empty_list() {
 fn continuous_history_is_never_repeated() {
     // The same seed draws the history first: every such draw must be
     // recognised (by fingerprint) and drawn again.
-    let p = profile(mixed_space());
+    let p = profile(every_kind_space());
     let first = suggest(&p, 50, 7).unwrap();
     let history = first
         .iter()
@@ -256,7 +228,7 @@ fn continuous_history_is_never_repeated() {
 fn continuous_history_is_never_repeated_when_few_are_asked() {
     // Few draws are checked by scanning the rows, not by fingerprints: the
     // same seed's draws must be recognised there too.
-    let p = profile(mixed_space());
+    let p = profile(every_kind_space());
     let first = suggest(&p, SCAN_UP_TO as u32, 7).unwrap();
     let history = first
         .iter()
@@ -340,7 +312,7 @@ fn fingerprints_are_exact() {
     prints.dedup();
     assert_eq!(prints.len(), 200_000);
     // A draw's row is the row the history would hold for it.
-    let p = profile(mixed_space());
+    let p = profile(every_kind_space());
     let config = suggest(&p, 1, 1).unwrap().remove(0);
     let mut row = Vec::new();
     encode_draw(&p, &values(&config), &mut row);

@@ -2,35 +2,11 @@
 
 use std::collections::BTreeSet;
 
-use aiopt_sdk::{
-    Assignment, ConfigExt, Constraint, Direction, Domain, IntRange, Objective, Param, RealRange, TrialState,
-    Value,
-};
+use aiopt_sdk::{Assignment, ConfigExt, Constraint, Direction, Domain, Objective, Param, TrialState, Value};
+
+use aiopt_sdk::testing::{every_kind_space, int, real, values};
 
 use super::*;
-
-fn real(name: &str, low: f64, high: f64, log: bool, step: Option<f64>) -> Param {
-    Param::new(name, Domain::Real(RealRange { low, high, log, step }))
-}
-
-fn int(name: &str, low: i64, high: i64, log: bool, step: Option<i64>) -> Param {
-    Param::new(name, Domain::Integer(IntRange { low, high, log, step }))
-}
-
-/// Every knob kind, continuous included.
-fn mixed_space() -> Vec<Param> {
-    vec![
-        real("temperature", 0.0, 1.5, false, None),
-        real("learning_rate", 1e-5, 1e-1, true, None),
-        real("top_p", 0.5, 1.0, false, Some(0.05)),
-        real("penalty", 0.01, 10.0, true, Some(0.01)),
-        int("batch_size", 1, 64, false, None),
-        int("max_tokens", 16, 4096, true, None),
-        int("replicas", 2, 16, false, Some(2)),
-        Param::new("model", Domain::choice(["small", "medium", "large"])),
-        Param::new("cache", Domain::Flag),
-    ]
-}
 
 fn minimize(metric: &str) -> Objective {
     Objective {
@@ -46,10 +22,6 @@ fn profile(space: Vec<Param>) -> Profile {
         objectives: vec![minimize("loss")],
         ..Profile::default()
     }
-}
-
-fn values(config: &Config) -> Vec<Value> {
-    config.iter().map(|a| a.value.clone()).collect()
 }
 
 /// A smooth-ish objective over the mixed space, for filling histories.
@@ -108,18 +80,18 @@ fn info_names_the_plugin_and_its_options() {
 
 #[test]
 fn same_seed_same_output_different_seed_differs() {
-    let p = run(profile(mixed_space()), 15, 1, mixed_loss);
+    let p = run(profile(every_kind_space()), 15, 1, mixed_loss);
     let a = suggest(&p, 4, 7).unwrap();
     assert_eq!(a, suggest(&p, 4, 7).unwrap());
     assert_ne!(a, suggest(&p, 4, 8).unwrap());
     assert_eq!(a, Tpe::suggest(p.clone(), 4, 7).unwrap());
     // The whole study replays.
-    assert_eq!(run(profile(mixed_space()), 15, 1, mixed_loss), p);
+    assert_eq!(run(profile(every_kind_space()), 15, 1, mixed_loss), p);
 }
 
 #[test]
 fn suggestions_stay_in_every_domain_kind() {
-    let mut p = run(profile(mixed_space()), 40, 3, mixed_loss);
+    let mut p = run(profile(every_kind_space()), 40, 3, mixed_loss);
     assert_in_domain(&p, &suggest(&p, 30, 5).unwrap());
     // Tight good groups (narrow kernels) too.
     p.options.push(Assignment {
@@ -146,7 +118,7 @@ fn startup_phase_samples_at_random() {
     // Before `n_startup_trials` complete trials the SDK's sampler is used:
     // the first configuration equals a plain `sample_values` draw with the
     // slot's generator.
-    let p = run(profile(mixed_space()), 5, 9, mixed_loss);
+    let p = run(profile(every_kind_space()), 5, 9, mixed_loss);
     let got = suggest(&p, 1, 42).unwrap();
     let mut rng = Rng::new(Rng::derive(42, 0));
     assert_eq!(got[0], p.config_from_values(p.sample_values(&mut rng)));
@@ -154,7 +126,7 @@ fn startup_phase_samples_at_random() {
 
 #[test]
 fn bad_options_and_spaces_are_refused() {
-    let mut p = profile(mixed_space());
+    let mut p = profile(every_kind_space());
     p.options.push(Assignment {
         name: "gamma".into(),
         value: Value::Real(1.5),
@@ -164,7 +136,7 @@ fn bad_options_and_spaces_are_refused() {
         suggest(&profile(vec![]), 1, 1),
         Err(Error::InvalidInput(_))
     ));
-    assert_eq!(suggest(&profile(mixed_space()), 0, 1), Ok(vec![]));
+    assert_eq!(suggest(&profile(every_kind_space()), 0, 1), Ok(vec![]));
 }
 
 /// 10 × 10 integer grid with a unique optimum at (7, 3) and a smooth bowl.
@@ -214,7 +186,7 @@ fn tpe_finds_the_optimum_faster_than_random() {
 
 #[test]
 fn constant_liar_batches_are_distinct_and_avoid_history() {
-    let p = run(profile(mixed_space()), 20, 2, mixed_loss);
+    let p = run(profile(every_kind_space()), 20, 2, mixed_loss);
     let batch = suggest(&p, 16, 3).unwrap();
     assert_eq!(batch.len(), 16);
     let keys: BTreeSet<_> = batch.iter().map(|c| p.config_key(c).unwrap()).collect();
