@@ -136,17 +136,16 @@ fn ask_once(
     let suggest = |history: &[StudyTrial], next, count| {
         let wall_clock = (std::time::SystemTime::now(), std::time::Instant::now());
         let suggested = strategy(history, next, count);
-        let outcome = match &suggested {
-            Ok(configs) => Ok(configs.first().map_or(0, |(_, fuel)| *fuel)),
-            Err(reason) => Err(("plugin-failure".to_string(), reason.clone())),
+        // The configurations of one call share its fuel.
+        let (outcome, fuel, failure) = match &suggested {
+            Ok(configs) => ("ok", configs.first().map_or(0, |(_, fuel)| *fuel), None),
+            Err(reason) => ("failed", 0, Some(reason.clone())),
         };
+        let recorded = failure.map_or(Ok(fuel), |reason| Err(("plugin-failure".to_string(), reason)));
         state
             .activity
-            .record(&plugin.info.name, "suggest", wall_clock, outcome);
-        call = Some(match &suggested {
-            Ok(configs) => ("ok", configs.first().map_or(0, |(_, fuel)| *fuel)),
-            Err(_) => ("failed", 0),
-        });
+            .record(&plugin.info.name, "suggest", wall_clock, recorded);
+        call = Some((outcome, fuel));
         suggested
     };
     let asked = store.ask(study.id, count, key.stale_after, suggest);

@@ -96,17 +96,10 @@ impl StudyInput {
         }
         for t in &trials[self.seen.len()..] {
             let t = &view(t);
-            if !convert::has_columns_for(history, t) {
+            if !convert::has_columns_for(&self.input.history, t) {
                 return false;
             }
-            let next_row = history.numbers.len();
-            let row = convert::push_trial(history, profile, t, &mut self.row).then_some(next_row);
-            self.seen.push(Seen {
-                number: t.number,
-                state: t.state,
-                metrics: t.metrics.len(),
-                row,
-            });
+            self.append(profile, t);
         }
         true
     }
@@ -118,15 +111,22 @@ impl StudyInput {
         history.metric_names = convert::metric_columns(profile, trials);
         self.seen.clear();
         for t in trials {
-            let next_row = history.numbers.len();
-            let row = convert::push_trial(history, profile, t, &mut self.row).then_some(next_row);
-            self.seen.push(Seen {
-                number: t.number,
-                state: t.state,
-                metrics: t.metrics.len(),
-                row,
-            });
+            self.append(profile, t);
         }
+    }
+
+    /// Appends `t` (its row, if its configuration is complete) and
+    /// remembers what it looked like.
+    fn append(&mut self, profile: &Profile, t: &TrialRef<'_>) {
+        let history = &mut self.input.history;
+        let next_row = history.numbers.len();
+        let row = convert::push_trial(history, profile, t, &mut self.row).then_some(next_row);
+        self.seen.push(Seen {
+            number: t.number,
+            state: t.state,
+            metrics: t.metrics.len(),
+            row,
+        });
     }
 }
 
