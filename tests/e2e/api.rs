@@ -221,6 +221,17 @@ fn every_endpoint_answers_and_says_what_went_wrong() {
     let analysis = server.call("GET", "/api/v1/studies/s/analysis", None).json();
     assert_eq!(analysis["history"].as_array().unwrap().len(), 1, "{analysis}");
     assert!(analysis["pareto"].is_object(), "two objectives: {analysis}");
+    // Importance per objective; one complete trial is too few, and the
+    // answer says so rather than leaving the list empty.
+    let importance = analysis["importance"].as_array().expect("importance");
+    assert_eq!(importance.len(), 2, "{analysis}");
+    assert_eq!(importance[0]["metric"], "quality_score", "{analysis}");
+    assert_eq!(importance[0]["knobs"], json!([]), "{analysis}");
+    let reason = importance[0]["reason"].as_str().unwrap_or_default();
+    assert!(
+        reason.contains("at least 21 feasible complete trials"),
+        "{analysis}"
+    );
     server
         .call("GET", "/api/v1/studies/none/analysis", None)
         .expect(404);

@@ -16,6 +16,10 @@ use crate::util::{repo_file, Env};
 const TOKEN: &str = "dashboard-test-token";
 const TABS: [&str; 5] = ["optimize", "benchmark", "config", "recommendations", "plugins"];
 
+/// Enough feasible trials for knob importance (21, see
+/// `study::importance::MIN_TRIALS`).
+const STUDY_TRIALS: usize = 24;
+
 /// A server with two example models, a config change and a small TPE
 /// study, so every tab has something to show. Reads are open; writes
 /// need [`TOKEN`], which the page must ask for.
@@ -32,14 +36,19 @@ fn server(env: &Env) -> Server {
         .expect(422);
     let study = json!({ "model": "semantic-search", "name": "hnsw", "strategy": "tpe" });
     server.call("POST", "/api/v1/studies", Some(&study)).expect(201);
-    for i in 0..12 {
+    for _ in 0..STUDY_TRIALS {
         let asked = server
             .call("POST", "/api/v1/studies/hnsw/ask", Some(&json!({})))
             .json();
-        let m = asked[0]["config"]["m"].as_f64().unwrap_or(16.0);
-        // Larger graphs recall more and answer slower; some keep the
-        // profile's constraints (recall >= 0.99, p95 <= 0.25 ms).
-        let metrics = json!({ "recall_at_10": 0.985 + m / 5000.0, "latency_p95_ms": 0.12 + m / 800.0 + f64::from(i) / 1000.0 });
+        let knob = |name: &str| asked[0]["config"][name].as_f64().expect("an integer knob");
+        let (m, ef_search) = (knob("m"), knob("ef_search"));
+        // A wider search recalls more and answers slower, mostly through
+        // `ef_search`; every trial keeps the profile's constraints (recall
+        // >= 0.99, p95 <= 0.25 ms), so all of them count for importance.
+        let metrics = json!({
+            "recall_at_10": 0.99 + 0.009 * ef_search / 400.0 + m / 100_000.0,
+            "latency_p95_ms": 0.05 + ef_search / 4000.0 + m / 2000.0,
+        });
         let told = json!({ "trial": asked[0]["number"], "metrics": metrics });
         server
             .call("POST", "/api/v1/studies/hnsw/tell", Some(&told))
@@ -164,12 +173,38 @@ fn every_tab_loads_and_an_applied_proposal_changes_the_config_history() {
                 "return document.querySelectorAll('#study-history circle.point:not(.legend *)').length",
                 json!([]),
             );
-            assert_eq!(points, 12, "a point per complete trial");
+            assert_eq!(points, STUDY_TRIALS, "a point per complete trial");
             let pareto = browser.run(
                 "return document.querySelectorAll('#study-pareto circle.point:not(.legend *)').length",
                 json!([]),
             );
-            assert_eq!(pareto, 12, "two objectives: every trial on the Pareto chart");
+            assert_eq!(
+                pareto, STUDY_TRIALS,
+                "two objectives: every trial on the Pareto chart"
+            );
+            // One importance table per objective, a bar per knob; recall
+            // depends mostly on `ef_search`.
+            let tables = browser.run(
+                "return [...document.querySelectorAll('#study-importance table')].map((t) => ({
+                   caption: t.caption.textContent,
+                   knobs: [...t.querySelectorAll('tbody tr')].map((r) => r.querySelector('th').textContent),
+                   bars: t.querySelectorAll('rect.bar').length }))",
+                json!([]),
+            );
+            assert_eq!(
+                tables[0]["caption"],
+                format!("recall_at_10 (↑ better), {STUDY_TRIALS} trials"),
+                "{tables}"
+            );
+            assert_eq!(tables[0]["knobs"][0], "ef_search", "{tables}");
+            for table in tables.as_array().expect("a list") {
+                assert_eq!(
+                    (table["knobs"].as_array().map(Vec::len), &table["bars"]),
+                    (Some(3), &json!(3)),
+                    "{tables}"
+                );
+            }
+            assert_eq!(tables.as_array().map(Vec::len), Some(2), "{tables}");
             browser.run(
                 "document.getElementById('study-select').scrollIntoView()",
                 json!([]),

@@ -423,15 +423,36 @@ fn tpe_finds_the_optimum_of_a_small_discrete_problem_within_a_budget() {
     assert_eq!(best["config"]["a"], 7, "{best}");
     assert_eq!(best["config"]["b"], 2, "{best}");
     assert_eq!(best["metrics"][0], serde_json::json!(["loss", 0.0]), "{best}");
-    // The strategy's summary of the study names the knobs that mattered.
+    // The study's analysis names the knobs that mattered, and `study show`
+    // gives the same figures.
     let out = run.stdout();
     assert!(out.contains("before → after (baseline → best trial"), "{out}");
-    assert!(
-        out.contains(
-            "Knob importance for loss (PED-ANOVA: how differently the best 10% of 30 feasible trials"
-        ),
-        "{out}"
+    let (_, importance) = out
+        .split_once("\nknob importance (PED-ANOVA")
+        .unwrap_or_else(|| panic!("knob importance: {out}"));
+    let line = importance
+        .lines()
+        .find(|l| l.trim_start().starts_with("loss "))
+        .unwrap_or_else(|| panic!("an importance line for loss: {out}"));
+    assert!(line.ends_with("(30 feasible trials)"), "{line}");
+    let show = env.aiopt(&["study", "show", "grid-optimize-1", "--json"]).json();
+    let loss = &show["importance"][0];
+    assert_eq!(
+        (&loss["metric"], &loss["trials"]),
+        (&"loss".into(), &30.into()),
+        "{loss}"
     );
+    let shares: Vec<f64> = loss["knobs"]
+        .as_array()
+        .expect("knobs")
+        .iter()
+        .map(|k| k["importance"].as_f64().expect("a share"))
+        .collect();
+    assert_eq!(shares.len(), 2, "{loss}");
+    assert!((shares.iter().sum::<f64>() - 1.0).abs() < 1e-9, "{loss}");
+    assert!(shares[0] >= shares[1], "largest first: {loss}");
+    let text = env.aiopt(&["study", "show", "grid-optimize-1"]).stdout();
+    assert!(text.contains(line), "`study show` repeats `{line}`: {text}");
 }
 
 #[test]

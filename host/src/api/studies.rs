@@ -203,8 +203,8 @@ pub async fn best(State(state): State<Arc<AppState>>, Path(study): Path<String>)
 
 /// What the study has found: the first objective per trial with the best
 /// feasible value so far, the Pareto front of the first two objectives,
-/// and the strategy's reading of the history (its `recommend` notes, with
-/// knob importance for TPE). For charts.
+/// knob importance per objective, and the strategy's reading of the
+/// history (its `recommend` notes). For charts.
 #[utoipa::path(get, path = "/studies/{study}/analysis", tag = "studies",
     params(("study" = String, Path, description = "Study id or name")),
     responses((status = 200, body = Object), (status = 404, body = Problem)))]
@@ -220,6 +220,7 @@ pub async fn analysis(State(state): State<Arc<AppState>>, Path(study): Path<Stri
                     "objectives": profile.objectives,
                     "history": study::analysis::history(&profile, &trials),
                     "pareto": study::analysis::pareto(&profile, &trials),
+                    "importance": study::importance::importance(&profile, &trials),
                     "notes": notes,
                     "study": study,
                 }))

@@ -12,6 +12,7 @@ use crate::report;
 use crate::runtime::registry::Registry;
 use crate::runtime::{Limits, Runtime, StudyInput};
 use crate::store::{Measured, Store, StudySummary, StudyTrial, Told};
+use crate::study::importance::Importance;
 use crate::study::{self, best_trial, first_objective_value, Evaluator, TableEvaluator};
 
 #[derive(Debug, Subcommand)]
@@ -226,15 +227,20 @@ pub fn run(db: &Path, data_dir: &Path, command: StudyCommand) -> anyhow::Result<
         }
         StudyCommand::Show { study, json } => {
             let study = store.study(&study)?;
+            let profile = store.profile_by_id(study.profile_id)?.profile;
             let trials = store.study_trials(study.id)?;
+            let importance = study::importance::importance(&profile, &trials);
             if json {
                 outln!(
                     "{}",
-                    serde_json::to_string_pretty(&json!({ "study": study, "trials": trials }))?
+                    serde_json::to_string_pretty(
+                        &json!({ "study": study, "trials": trials, "importance": importance })
+                    )?
                 );
             } else {
                 print_summary(&study);
                 print_trials(&trials, false)?;
+                print_importance(&importance);
             }
         }
         StudyCommand::List { json } => {
@@ -327,7 +333,10 @@ fn run_study(
         });
         let all = store.study_trials(study.id)?;
         let best = best_trial(profile, &all)
-            .and_then(|t| first_objective_value(profile, t).map(|v| format!("best {v} (trial {})", t.number)))
+            .and_then(|t| {
+                first_objective_value(profile, t)
+                    .map(|v| format!("best {} (trial {})", report::format_number(v), t.number))
+            })
             .unwrap_or_else(|| "no feasible result yet".into());
         for t in &batch {
             eprintln!(
@@ -519,8 +528,31 @@ pub fn optimize(
             );
         }
     }
+    print_importance(&study::importance::importance(&profile, &all));
     explain_study(data_dir, strategy, &profile, &all, seed);
     Ok(())
+}
+
+/// Knob importance per objective: each knob's share, or why there is none.
+fn print_importance(importance: &[Importance]) {
+    if importance.is_empty() {
+        return;
+    }
+    outln!("\nknob importance (PED-ANOVA: how the best 10% of the feasible trials differ from all of them, per knob):");
+    for objective in importance {
+        let line = match &objective.reason {
+            Some(reason) => format!("none: {reason}"),
+            None => {
+                let shares: Vec<String> = objective
+                    .knobs
+                    .iter()
+                    .map(|k| format!("{} {:.0}%", k.knob, 100.0 * k.importance))
+                    .collect();
+                format!("{} ({} feasible trials)", shares.join(", "), objective.trials)
+            }
+        };
+        outln!("  {:<28} {line}", objective.metric);
+    }
 }
 
 /// The stored model `target` names: a profile file is imported first (a
@@ -537,7 +569,7 @@ pub fn model_for(store: &mut Store, target: &str) -> anyhow::Result<String> {
 }
 
 /// The strategy's own `recommend` over the study's trials, for its notes
-/// (which knobs mattered, how many trials were infeasible). Best effort:
+/// (how many trials were infeasible, how the front was cut). Best effort:
 /// the study's result above stands whether or not this call succeeds.
 fn explain_study(
     data_dir: &Path,

@@ -1,8 +1,7 @@
 //! What a study has found so far, as data for charts: the first
-//! objective's value per trial with the best feasible value so far, the
-//! two-objective Pareto front, and the strategy's own reading of the
-//! history (its `recommend` report, whose notes carry knob importance for
-//! TPE). The dashboard draws these; it computes none of them.
+//! objective's value per trial with the best feasible value so far and the
+//! two-objective Pareto front (knob importance is in `importance`). The
+//! dashboard draws these; it computes none of them.
 
 use serde::Serialize;
 

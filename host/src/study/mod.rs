@@ -7,6 +7,7 @@
 pub mod analysis;
 mod evaluate;
 pub mod feasibility;
+pub mod importance;
 
 pub use evaluate::{Evaluator, TableEvaluator};
 pub use feasibility::NoFeasibleTrial;

@@ -40,7 +40,6 @@
 
 #![forbid(unsafe_code)]
 
-mod importance;
 mod parzen;
 mod rank;
 mod recommend;

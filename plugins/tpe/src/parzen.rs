@@ -573,7 +573,7 @@ fn upper(z: f64) -> f64 {
 
 /// `P(za < Z < zb)`, computed from the tails so it keeps its precision far
 /// from the mean.
-pub(crate) fn normal_mass(za: f64, zb: f64) -> f64 {
+fn normal_mass(za: f64, zb: f64) -> f64 {
     let m = if za >= 0.0 {
         upper(za) - upper(zb)
     } else if zb <= 0.0 {

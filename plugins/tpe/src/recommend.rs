@@ -22,8 +22,8 @@ const MAX_FRONT: usize = 10;
 /// configuration of the Pareto front of means (up to 10, best first by the
 /// first objective). Each proposal predicts every metric measured for its
 /// configuration and explains, with numbers, how it compares with the
-/// baseline when the baseline was measured. A note ranks the knobs by how
-/// much of the objective's variance they explain (see `importance`).
+/// baseline when the baseline was measured. (Knob importance is the host's
+/// analysis of a study, for every strategy: `aiopt study show`.)
 ///
 /// Does not depend on `seed`. Errors (`Error::InvalidInput`): no
 /// objectives; no complete trial; no complete trial keeping the
@@ -108,9 +108,6 @@ pub fn recommend(profile: &Profile, seed: u64) -> Result<Report, Error> {
             "The Pareto front holds {front_size} configurations; the {MAX_FRONT} with the best {} are shown.",
             profile.objectives[0].metric
         ));
-    }
-    if let Some(note) = importance(profile, &complete) {
-        notes.push(note);
     }
     let infeasible = complete.iter().filter(|t| !profile.is_feasible(t)).count();
     if infeasible > 0 {
@@ -222,31 +219,4 @@ fn proposal(
         predicted,
         rationale,
     }
-}
-
-/// Which knobs matter, as a sentence: PED-ANOVA shares (module
-/// `importance`) for the first objective over the feasible complete
-/// trials, the top three named; `None` with too few trials.
-pub(crate) fn importance(profile: &Profile, complete: &[TrialView]) -> Option<String> {
-    let objective = profile.objectives.first()?;
-    let column = profile.metric_index(&objective.metric)?;
-    let rows: Vec<(&TrialView, f64)> = complete
-        .iter()
-        .filter(|t| profile.is_feasible(t) && t.values.len() == profile.space.len())
-        .filter_map(|t| t.metric_at(column).filter(|v| v.is_finite()).map(|v| (t, v)))
-        .collect();
-    let minimize = objective.direction == aiopt_sdk::Direction::Minimize;
-    let shares = crate::importance::ped_anova(profile, &rows, minimize)?;
-    let parts: Vec<String> = shares
-        .iter()
-        .take(3)
-        .map(|(s, name)| format!("{name} {:.0}%", 100.0 * s))
-        .collect();
-    Some(format!(
-        "Knob importance for {} (PED-ANOVA: how differently the best 10% of {} feasible trials are \
-         spread over each knob than all of them): {}.",
-        objective.metric,
-        rows.len(),
-        parts.join(", ")
-    ))
 }

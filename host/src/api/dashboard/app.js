@@ -1470,7 +1470,7 @@ function renderStudy(a) {
       ? 'One objective: no Pareto front.'
       : 'No Pareto front for these trials (see the notes).';
   }
-  renderImportance(Array.isArray(a.importance) ? a.importance : [], a.notes || []);
+  renderImportance(Array.isArray(a.importance) ? a.importance : []);
   const notes = clear($('study-notes'));
   for (const n of a.notes || []) notes.append(el('li', { text: String(n) }));
   if (!(a.notes || []).length) notes.append(el('li', { class: 'subtle', text: 'None.' }));
@@ -1580,28 +1580,35 @@ function drawPareto(svg, p) {
   svg.setAttribute('aria-label', `${p.x} against ${p.y} for ${points.length} trials; ${front.length} on the Pareto front`);
 }
 
-function renderImportance(importance, notes) {
+function renderImportance(importance) {
   const box = clear($('study-importance'));
   if (!importance.length) {
-    // No numbers from the API: show what the strategy's notes say about it.
-    const about = notes.filter((n) => /importance/i.test(String(n)));
-    if (about.length) {
-      box.append(el('p', { class: 'subtle', text: 'No importance figures from the server; the strategy’s notes say:' }),
-        el('ul', { class: 'notes' }, about.map((n) => el('li', { text: String(n) }))));
-    } else {
-      box.append(el('p', { class: 'subtle' },
-        'No knob importance for this study', notes.length ? `: ${notes.join(' ')}` : '.'));
-    }
+    box.append(el('p', { class: 'subtle', text: 'No objectives, so no knob importance.' }));
     return;
   }
+  box.append(el('p', { class: 'meta',
+    text: 'PED-ANOVA: how differently the best 10% of the feasible trials are spread over each knob than all of them.' }));
+  for (const objective of importance) {
+    const heading = `${objective.metric}${objective.direction ? ` (${directionWords(objective.direction)})` : ''}`;
+    const knobs = Array.isArray(objective.knobs) ? objective.knobs : [];
+    if (!knobs.length) {
+      box.append(el('p', { class: 'subtle' }, el('strong', { text: heading }), `: no importance, ${objective.reason || 'no figures'}.`));
+      continue;
+    }
+    box.append(importanceTable(`${heading}, ${fmtInt(objective.trials)} trials`, knobs));
+  }
+}
+
+function importanceTable(caption, knobs) {
   const width = 240;
   const table = el('table', { class: 'data importance-table' },
+    el('caption', { text: caption }),
     el('thead', {}, el('tr', {},
       el('th', { scope: 'col', text: 'Knob' }),
       el('th', { scope: 'col', text: 'Importance' }),
       el('th', { scope: 'col', class: 'num', text: 'Share' }))));
   const body = el('tbody');
-  for (const item of importance) {
+  for (const item of knobs) {
     const share = typeof item.importance === 'number' ? Math.max(0, Math.min(1, item.importance)) : 0;
     const bar = svgEl('svg', { class: 'mini', viewBox: `0 0 ${width} 14`, width, height: 14, 'aria-hidden': 'true' },
       svgEl('rect', { class: 'track', x: 0, y: 1, width, height: 12, rx: 2 }),
@@ -1609,10 +1616,10 @@ function renderImportance(importance, notes) {
     body.append(el('tr', {},
       el('th', { scope: 'row' }, el('span', { class: 'knob', text: item.knob })),
       el('td', {}, bar),
-      el('td', { class: 'num', text: typeof item.importance === 'number' ? `${fmt(item.importance * 100)}%` : '—' })));
+      el('td', { class: 'num', text: typeof item.importance === 'number' ? `${(item.importance * 100).toFixed(1)}%` : '—' })));
   }
   table.append(body);
-  box.append(table);
+  return table;
 }
 
 function setupRecommendations() {
