@@ -122,6 +122,22 @@ impl Domain {
         }
     }
 
+    /// A value as a number, as the WIT history and the host's analyses
+    /// encode it: a real as itself, an integer exactly, a choice as its
+    /// label's index, a flag as 0 or 1; `None` for a value of another kind
+    /// or an unknown label.
+    pub fn encode(&self, value: &Value) -> Option<f64> {
+        match (self, value) {
+            (Domain::Real { .. }, Value::Real(x)) => Some(*x),
+            (Domain::Real { .. } | Domain::Integer { .. }, Value::Integer(i)) => Some(*i as f64),
+            (Domain::Choice { values }, Value::Choice(label)) => {
+                values.iter().position(|l| l == label).map(|i| i as f64)
+            }
+            (Domain::Flag, Value::Flag(b)) => Some(f64::from(u8::from(*b))),
+            _ => None,
+        }
+    }
+
     /// Brings an integer written for a real knob (`temperature = 1`) to the
     /// type the domain expects.
     pub fn coerce(&self, value: Value) -> Value {

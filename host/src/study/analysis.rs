@@ -100,7 +100,8 @@ fn complete(trials: &[StudyTrial]) -> impl Iterator<Item = &StudyTrial> {
     trials.iter().filter(|t| t.state == TrialState::Complete)
 }
 
-fn metric(t: &StudyTrial, name: &str) -> Option<f64> {
+/// The trial's finite value of metric `name`.
+pub(super) fn metric(t: &StudyTrial, name: &str) -> Option<f64> {
     t.metrics
         .iter()
         .find(|(m, _)| m == name)
@@ -128,33 +129,18 @@ fn dominates(a: &Objective, b: &Objective, p: (f64, f64), q: (f64, f64)) -> bool
 mod tests {
     use super::*;
     use crate::profile::{Constraint, Value};
+    use crate::study::testing;
 
     fn trial(number: u32, recall: f64, latency: f64) -> StudyTrial {
-        StudyTrial {
+        testing::trial(
             number,
-            config: vec![("m".into(), Value::Integer(i64::from(number)))],
-            state: TrialState::Complete,
-            metrics: vec![("recall".into(), recall), ("latency".into(), latency)],
-            reason: None,
-            fuel: None,
-            asked_at: String::new(),
-            finished_at: None,
-        }
+            &[("m", Value::Integer(i64::from(number)))],
+            &[("recall", recall), ("latency", latency)],
+        )
     }
 
     fn profile(objectives: &[(&str, Direction)], constraints: Vec<Constraint>) -> Profile {
-        let mut p = crate::profile::parse(
-            std::path::Path::new("t.toml"),
-            "name = \"t\"\nkind = \"t\"\n[[space]]\nname = \"m\"\ntype = \"integer\"\nlow = 0\nhigh = 99\n[baseline]\nm = 0\n",
-        )
-        .expect("valid");
-        p.objectives = objectives
-            .iter()
-            .map(|(m, d)| Objective {
-                metric: (*m).into(),
-                direction: *d,
-            })
-            .collect();
+        let mut p = testing::profile(vec![("m", testing::integer(0, 99))], objectives);
         p.constraints = constraints;
         p
     }

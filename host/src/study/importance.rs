@@ -18,6 +18,7 @@
 
 use serde::Serialize;
 
+use super::analysis::metric;
 use super::feasibility::is_feasible;
 use crate::profile::{Direction, Domain, Objective, Profile, TrialState, Value};
 use crate::store::StudyTrial;
@@ -58,19 +59,27 @@ pub struct KnobImportance {
 
 /// Knob importance for each objective of the study, in objective order.
 pub fn importance(profile: &Profile, trials: &[StudyTrial]) -> Vec<Importance> {
+    let feasible: Vec<(Vec<f64>, &StudyTrial)> = trials
+        .iter()
+        .filter(|t| t.state == TrialState::Complete && is_feasible(&profile.constraints, &t.metrics))
+        .filter_map(|t| Some((encoded(profile, &t.config)?, t)))
+        .collect();
     profile
         .objectives
         .iter()
-        .map(|objective| for_objective(profile, objective, trials))
+        .map(|objective| {
+            let rows: Vec<(&[f64], f64)> = feasible
+                .iter()
+                .filter_map(|(values, t)| Some((values.as_slice(), metric(t, &objective.metric)?)))
+                .collect();
+            for_objective(profile, objective, &rows)
+        })
         .collect()
 }
 
-fn for_objective(profile: &Profile, objective: &Objective, trials: &[StudyTrial]) -> Importance {
-    let rows: Vec<(Vec<f64>, f64)> = trials
-        .iter()
-        .filter(|t| t.state == TrialState::Complete && is_feasible(&profile.constraints, &t.metrics))
-        .filter_map(|t| Some((encoded(profile, &t.config)?, metric(t, &objective.metric)?)))
-        .collect();
+/// `rows` are (knob values, objective value) of the feasible complete
+/// trials that measured the objective.
+fn for_objective(profile: &Profile, objective: &Objective, rows: &[(&[f64], f64)]) -> Importance {
     let mut result = Importance {
         metric: objective.metric.clone(),
         direction: objective.direction,
@@ -87,7 +96,7 @@ fn for_objective(profile: &Profile, objective: &Objective, trials: &[StudyTrial]
         ));
         return result;
     }
-    match ped_anova(profile, &rows, objective.direction == Direction::Minimize) {
+    match ped_anova(profile, rows, objective.direction == Direction::Minimize) {
         Some(knobs) => result.knobs = knobs,
         None => {
             result.reason = Some(format!(
@@ -100,40 +109,23 @@ fn for_objective(profile: &Profile, objective: &Objective, trials: &[StudyTrial]
     result
 }
 
-/// The trial's knob values as numbers in search-space order (a choice as
-/// its label's index, a flag as 0 or 1); `None` when a knob is missing or
-/// outside its domain's kind, so a stray row cannot skew the grid.
+/// The trial's knob values in search-space order, encoded as the history
+/// encodes them; `None` when a knob is missing, of another kind or not
+/// finite, so a stray row cannot skew the grid.
 fn encoded(profile: &Profile, config: &[(String, Value)]) -> Option<Vec<f64>> {
     profile
         .space
         .iter()
         .map(|param| {
             let value = &config.iter().find(|(name, _)| *name == param.name)?.1;
-            let x = match (&param.domain, value) {
-                (Domain::Real { .. } | Domain::Integer { .. }, Value::Real(x)) => *x,
-                (Domain::Real { .. } | Domain::Integer { .. }, Value::Integer(i)) => *i as f64,
-                (Domain::Choice { values }, Value::Choice(label)) => {
-                    values.iter().position(|l| l == label)? as f64
-                }
-                (Domain::Flag, Value::Flag(b)) => f64::from(u8::from(*b)),
-                _ => return None,
-            };
-            x.is_finite().then_some(x)
+            param.domain.encode(value).filter(|x| x.is_finite())
         })
         .collect()
 }
 
-fn metric(t: &StudyTrial, name: &str) -> Option<f64> {
-    t.metrics
-        .iter()
-        .find(|(m, _)| m == name)
-        .map(|(_, v)| *v)
-        .filter(|v| v.is_finite())
-}
-
 /// Each knob's share of the total divergence, largest first (ties by
 /// name); `None` when no knob shows any difference.
-fn ped_anova(profile: &Profile, rows: &[(Vec<f64>, f64)], minimize: bool) -> Option<Vec<KnobImportance>> {
+fn ped_anova(profile: &Profile, rows: &[(&[f64], f64)], minimize: bool) -> Option<Vec<KnobImportance>> {
     let top = top_group(rows, minimize);
     let mut shares: Vec<KnobImportance> = profile
         .space
@@ -171,7 +163,7 @@ fn ped_anova(profile: &Profile, rows: &[(Vec<f64>, f64)], minimize: bool) -> Opt
 
 /// The rows at least as good as the `ceil(n / 10)`-th best: the best 10%,
 /// with every row tied with the last of them (as Optuna's quantile filter).
-fn top_group(rows: &[(Vec<f64>, f64)], minimize: bool) -> Vec<usize> {
+fn top_group(rows: &[(&[f64], f64)], minimize: bool) -> Vec<usize> {
     let loss = |i: usize| if minimize { rows[i].1 } else { -rows[i].1 };
     let mut sorted: Vec<f64> = (0..rows.len()).map(loss).collect();
     sorted.sort_by(f64::total_cmp);

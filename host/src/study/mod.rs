@@ -8,6 +8,8 @@ pub mod analysis;
 mod evaluate;
 pub mod feasibility;
 pub mod importance;
+#[cfg(test)]
+mod testing;
 
 pub use evaluate::{Evaluator, TableEvaluator};
 pub use feasibility::NoFeasibleTrial;

@@ -168,7 +168,7 @@ pub(crate) fn push_trial(
                 .map(|(_, v)| v),
         };
         value
-            .and_then(|v| encode(&param.domain, v))
+            .and_then(|v| param.domain.encode(v))
             .map(|x| row.push(x))
             .is_some()
     });
@@ -212,21 +212,6 @@ fn state_to_wit(state: profile::TrialState) -> wit::TrialState {
         profile::TrialState::Failed => wit::TrialState::Failed,
         profile::TrialState::Running => wit::TrialState::Running,
         profile::TrialState::Pruned => wit::TrialState::Pruned,
-    }
-}
-
-/// A knob value as the history's number: reals as themselves, integers
-/// exactly, a choice as its label's index, a flag as 0 or 1.
-fn encode(domain: &profile::Domain, value: &Value) -> Option<f64> {
-    match (domain, value) {
-        (profile::Domain::Real { .. }, Value::Real(x)) => Some(*x),
-        (profile::Domain::Real { .. }, Value::Integer(i)) => Some(*i as f64),
-        (profile::Domain::Integer { .. }, Value::Integer(i)) => Some(*i as f64),
-        (profile::Domain::Choice { values }, Value::Choice(label)) => {
-            values.iter().position(|l| l == label).map(|i| i as f64)
-        }
-        (profile::Domain::Flag, Value::Flag(b)) => Some(f64::from(u8::from(*b))),
-        _ => None,
     }
 }
 
@@ -538,16 +523,16 @@ mod tests {
         let choice = Domain::Choice {
             values: vec!["x".into(), "y".into()],
         };
-        assert_eq!(encode(&choice, &Value::Choice("y".into())), Some(1.0));
-        assert_eq!(encode(&choice, &Value::Choice("z".into())), None);
-        assert_eq!(encode(&Domain::Flag, &Value::Flag(true)), Some(1.0));
+        assert_eq!(choice.encode(&Value::Choice("y".into())), Some(1.0));
+        assert_eq!(choice.encode(&Value::Choice("z".into())), None);
+        assert_eq!(Domain::Flag.encode(&Value::Flag(true)), Some(1.0));
         let real = Domain::Real {
             low: 0.0,
             high: 1.0,
             log: false,
             step: None,
         };
-        assert_eq!(encode(&real, &Value::Real(0.25)), Some(0.25));
-        assert_eq!(encode(&real, &Value::Flag(true)), None);
+        assert_eq!(real.encode(&Value::Real(0.25)), Some(0.25));
+        assert_eq!(real.encode(&Value::Flag(true)), None);
     }
 }

@@ -1,52 +1,8 @@
 use aiopt_sdk::Rng;
 
 use super::*;
-use crate::profile::{Constraint, Param};
-
-fn profile(space: Vec<(&str, Domain)>, objectives: &[(&str, Direction)]) -> Profile {
-    let mut p = crate::profile::parse(
-        std::path::Path::new("t.toml"),
-        "name = \"t\"\nkind = \"t\"\n[[space]]\nname = \"m\"\ntype = \"integer\"\nlow = 0\nhigh = 99\n[baseline]\nm = 0\n",
-    )
-    .expect("valid");
-    p.space = space
-        .into_iter()
-        .map(|(name, domain)| Param {
-            name: name.into(),
-            domain,
-        })
-        .collect();
-    p.objectives = objectives
-        .iter()
-        .map(|(m, d)| Objective {
-            metric: (*m).into(),
-            direction: *d,
-        })
-        .collect();
-    p
-}
-
-fn integer(low: i64, high: i64) -> Domain {
-    Domain::Integer {
-        low,
-        high,
-        log: false,
-        step: None,
-    }
-}
-
-fn trial(number: u32, config: &[(&str, Value)], metrics: &[(&str, f64)]) -> StudyTrial {
-    StudyTrial {
-        number,
-        config: config.iter().map(|(k, v)| ((*k).into(), v.clone())).collect(),
-        state: TrialState::Complete,
-        metrics: metrics.iter().map(|(m, v)| ((*m).into(), *v)).collect(),
-        reason: None,
-        fuel: None,
-        asked_at: String::new(),
-        finished_at: None,
-    }
-}
+use crate::profile::Constraint;
+use crate::study::testing::{integer, profile, trial};
 
 fn share(i: &Importance, knob: &str) -> f64 {
     i.knobs
