@@ -210,6 +210,11 @@ fn every_tab_loads_and_an_applied_proposal_changes_the_config_history() {
                 json!([]),
             );
             browser.screenshot(&shots.join("recommendations-study.png"));
+            browser.run(
+                "document.getElementById('study-importance-heading').scrollIntoView()",
+                json!([]),
+            );
+            browser.screenshot(&shots.join("recommendations-importance.png"));
             browser.run("window.scrollTo(0, 0)", json!([]));
         }
         if *tab == "plugins" {
