@@ -169,6 +169,16 @@ fn demo(root: &Path) -> Result<()> {
         ],
         &["benchmark", review],
         &["optimize", review, "--type", "tuning", "--trials", "10"],
+        // Enough trials for knob importance (21 feasible ones).
+        &[
+            "optimize",
+            search,
+            "--type",
+            "tuning",
+            "--trials",
+            "50",
+            "--nearest",
+        ],
         &["optimize", review, "--type", "cost"],
         &["optimize", search, "--type", "performance"],
         &["recommend", "code-review"],
