@@ -1476,18 +1476,28 @@ function renderStudy(a) {
   if (!(a.notes || []).length) notes.append(el('li', { class: 'subtle', text: 'None.' }));
 }
 
-function drawStudyHistory(svg, history, objective) {
+/**
+ * The frame both study charts share: a 560×300 drawing with room for the
+ * axis labels, or, with no points, an empty chart saying `message`.
+ * Returns the plot area, or null when there is nothing to draw.
+ */
+function studyChartFrame(svg, count, message) {
   const width = 560;
   const height = 300;
-  const metric = objective ? objective.metric : 'value';
-  const points = history.filter((h) => typeof h.value === 'number');
-  if (points.length === 0) {
-    emptyChart(svg, width, 120, 'No complete trials yet.');
-    return;
+  if (count === 0) {
+    emptyChart(svg, width, 120, message);
+    return null;
   }
   clear(svg);
   sizeSvg(svg, width, height);
-  const box = { left: 70, right: width - 16, top: 28, bottom: height - 46 };
+  return { left: 70, right: width - 16, top: 28, bottom: height - 46 };
+}
+
+function drawStudyHistory(svg, history, objective) {
+  const metric = objective ? objective.metric : 'value';
+  const points = history.filter((h) => typeof h.value === 'number');
+  const box = studyChartFrame(svg, points.length, 'No complete trials yet.');
+  if (!box) return;
   const trials = points.map((p) => p.trial);
   const values = points.map((p) => p.value).concat(points.map((p) => p.best).filter((b) => typeof b === 'number'));
   const xs = niceTicks(Math.min(...trials), Math.max(...trials), 8, true);
@@ -1517,7 +1527,7 @@ function drawStudyHistory(svg, history, objective) {
     }));
     svg.append(c);
   }
-  chartLegend(svg, width - 16, 14, [
+  chartLegend(svg, box.right, 14, [
     { cls: 'point', text: 'trial' },
     { cls: 'point infeasible', text: 'infeasible' },
     { cls: 'best-line', text: 'best so far', line: true },
@@ -1541,16 +1551,9 @@ function chartLegend(svg, xRight, y, items) {
 }
 
 function drawPareto(svg, p) {
-  const width = 560;
-  const height = 300;
   const points = (p.points || []).filter((q) => typeof q.x === 'number' && typeof q.y === 'number');
-  if (points.length === 0) {
-    emptyChart(svg, width, 120, 'No complete trials to compare.');
-    return;
-  }
-  clear(svg);
-  sizeSvg(svg, width, height);
-  const box = { left: 70, right: width - 16, top: 28, bottom: height - 46 };
+  const box = studyChartFrame(svg, points.length, 'No complete trials to compare.');
+  if (!box) return;
   const xs = niceTicks(Math.min(...points.map((q) => q.x)), Math.max(...points.map((q) => q.x)), 6);
   const ys = niceTicks(Math.min(...points.map((q) => q.y)), Math.max(...points.map((q) => q.y)), 5);
   const x = linear(xs.lo, xs.hi, box.left, box.right);
@@ -1572,7 +1575,7 @@ function drawPareto(svg, p) {
     }));
     svg.append(c);
   }
-  chartLegend(svg, width - 16, 14, [
+  chartLegend(svg, box.right, 14, [
     { cls: 'point front', text: 'Pareto front' },
     { cls: 'point', text: 'other trials' },
     { cls: 'point infeasible', text: 'infeasible' },
