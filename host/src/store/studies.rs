@@ -187,14 +187,10 @@ impl Store {
 
     /// A study by id or name.
     pub fn study(&self, id_or_name: &str) -> Result<StudySummary, StoreError> {
-        let found = self.read(|c| {
-            Ok(c.query_row(
-                &format!("{SUMMARY} WHERE s.id = ?1 OR s.name = ?2 GROUP BY s.id"),
-                params![id_or_name.parse::<i64>().unwrap_or(-1), id_or_name],
-                summary_from_row,
-            )
-            .optional()?)
-        })?;
+        let found = self.find_study(
+            &format!("{SUMMARY} WHERE s.id = ?1 OR s.name = ?2 GROUP BY s.id"),
+            id_or_name,
+        )?;
         match found {
             Some(study) => Ok(study),
             None => Err(StoreError::NotFound {
@@ -209,19 +205,28 @@ impl Store {
     /// cheap lookup for ask and tell, which need only its identity, model,
     /// strategy and seed. [`Store::study`] counts the trials.
     pub fn study_head(&self, id_or_name: &str) -> Result<StudySummary, StoreError> {
-        let found = self.read(|c| {
-            Ok(c.query_row(
-                "SELECT id, name, model, profile_id, strategy, seed, created_at, 0, 0, 0, 0 FROM studies
-                 WHERE id = ?1 OR name = ?2",
-                params![id_or_name.parse::<i64>().unwrap_or(-1), id_or_name],
-                summary_from_row,
-            )
-            .optional()?)
-        })?;
+        let found = self.find_study(
+            "SELECT id, name, model, profile_id, strategy, seed, created_at, 0, 0, 0, 0 FROM studies
+             WHERE id = ?1 OR name = ?2",
+            id_or_name,
+        )?;
         match found {
             Some(study) => Ok(study),
             None => self.study(id_or_name),
         }
+    }
+
+    /// The one study `sql` selects as a summary row, with `?1` bound to
+    /// `id_or_name` as an id (-1 when it is not a number) and `?2` as a name.
+    fn find_study(&self, sql: &str, id_or_name: &str) -> Result<Option<StudySummary>, StoreError> {
+        self.read(|c| {
+            Ok(c.query_row(
+                sql,
+                params![id_or_name.parse::<i64>().unwrap_or(-1), id_or_name],
+                summary_from_row,
+            )
+            .optional()?)
+        })
     }
 
     pub fn studies(&self) -> Result<Vec<StudySummary>, StoreError> {
