@@ -14,4 +14,5 @@ mod runtime;
 mod store;
 mod strategies;
 mod study;
+mod uploads;
 mod util;

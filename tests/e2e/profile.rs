@@ -103,6 +103,7 @@ fn missing_knob_columns_and_files_are_named() {
         3,
         &[
             "obs.csv:2:1: no column for knob(s) model; every knob needs a column",
+            "obs.jsonl:1:1: the file has no JSON objects: expected one per measured configuration; if nothing has been measured yet, leave it out of `[data]`",
             "req.csv: cannot read the data file: No such file or directory (os error 2)",
         ],
     );
@@ -340,5 +341,299 @@ fn invalid_profiles_report_problems_as_json_too() {
     assert_eq!(
         first["message"],
         "`space` must be an array of tables (`[[...]]`), found integer"
+    );
+}
+
+/// A one-knob profile reading `[data] KEY = ENTRY` (line 10, column
+/// `KEY.len() + 4`).
+fn profile_with_data(key: &str, entry: &str) -> String {
+    format!(
+        "name = \"p\"\nkind = \"k\"\n[[space]]\nname = \"m\"\ntype = \"choice\"\nvalues = [\"a\", \"b\"]\n\
+         [baseline]\nm = \"a\"\n[data]\n{key} = {}\n",
+        serde_json::to_string(entry).unwrap()
+    )
+}
+
+/// Runs `aiopt profile check DIR/p.toml EXTRA...` and returns the run with
+/// its stderr, `DIR/` removed.
+fn check_in(env: &Env, dir: &std::path::Path, extra: &[&str]) -> (crate::util::Run, String) {
+    let profile = dir.join("p.toml").display().to_string();
+    let mut args = vec!["profile", "check", profile.as_str()];
+    args.extend_from_slice(extra);
+    let run = env.aiopt(&args);
+    let stderr = run
+        .stderr()
+        .replace(&format!("{}/", dir.display()), "")
+        .replacen("error: ", "", 1);
+    (run, stderr)
+}
+
+#[test]
+fn data_outside_the_profile_folder_is_refused_unless_allowed() {
+    let env = Env::new();
+    let root = env.dir.path().canonicalize().unwrap();
+    let (folder, shared) = (root.join("profile"), root.join("shared"));
+    std::fs::create_dir_all(&folder).unwrap();
+    std::fs::create_dir_all(&shared).unwrap();
+    // Malformed, so that a read would show in a problem.
+    std::fs::write(shared.join("obs.csv"), "m,quality_score\nTOPSECRET-ROW,1\n").unwrap();
+    std::os::unix::fs::symlink(shared.join("obs.csv"), folder.join("link.csv")).unwrap();
+    let absolute = shared.join("obs.csv").display().to_string();
+    std::fs::create_dir_all(folder.join("sub")).unwrap();
+    for entry in [
+        "../shared/obs.csv",
+        absolute.as_str(),
+        "link.csv",
+        "sub/../../shared/obs.csv",
+    ] {
+        std::fs::write(folder.join("p.toml"), profile_with_data("observations", entry)).unwrap();
+        let (run, stderr) = check_in(&env, &folder, &[]);
+        run.expect_code(3);
+        assert_eq!(
+            stderr.trim_end(),
+            format!(
+                "p.toml:10:16: `[data] observations` = {} is outside the profile's folder (it resolves to \
+                 {absolute}); a profile reads data only from its own folder: move the file there, or \
+                 pass --allow-data {absolute}",
+                serde_json::to_string(entry).unwrap()
+            ),
+            "{entry}"
+        );
+        assert!(!run.stderr().contains("TOPSECRET"), "{}", run.stderr());
+        // Allowed explicitly (the file, or a folder holding it), it is read.
+        let shared_dir = shared.display().to_string();
+        for allowed in [absolute.as_str(), shared_dir.as_str()] {
+            let (run, stderr) = check_in(&env, &folder, &["--allow-data", allowed]);
+            run.expect_code(3);
+            assert!(
+                stderr.contains("`m` = `TOPSECRET-ROW` is outside its domain"),
+                "{stderr}"
+            );
+        }
+    }
+    // A path that leaves the folder and comes back stays inside.
+    std::fs::write(folder.join("obs.csv"), "m,quality_score\na,0.5\n").unwrap();
+    std::fs::write(
+        folder.join("p.toml"),
+        profile_with_data("observations", "../profile/obs.csv"),
+    )
+    .unwrap();
+    check_in(&env, &folder, &[]).0.expect_code(0);
+    // Every command that loads a profile file takes the flag.
+    std::fs::write(shared.join("obs.csv"), "m,quality_score\na,0.5\n").unwrap();
+    std::fs::write(
+        folder.join("p.toml"),
+        profile_with_data("observations", "../shared/obs.csv"),
+    )
+    .unwrap();
+    let profile = folder.join("p.toml").display().to_string();
+    env.aiopt(&["profile", "import", &profile]).expect_code(3);
+    env.aiopt(&["profile", "import", &profile, "--allow-data", &absolute])
+        .expect_code(0);
+    env.aiopt(&["--allow-data", &absolute, "benchmark", &profile, "--json"])
+        .expect_code(0);
+    let missing = env.aiopt(&["profile", "check", &profile, "--allow-data", "/no/such/path"]);
+    missing.expect_code(2);
+    assert!(
+        missing
+            .stderr()
+            .contains("invalid value '/no/such/path' for '--allow-data <PATH>'"),
+        "{}",
+        missing.stderr()
+    );
+}
+
+#[test]
+fn invalid_utf8_in_a_profile_is_located() {
+    let env = Env::new();
+    std::fs::write(
+        env.dir.path().join("p.toml"),
+        b"name = \"p\"\nkind = \"k\xc3\xa9\xff\"\n",
+    )
+    .unwrap();
+    let (run, stderr) = check_in(&env, env.dir.path(), &[]);
+    run.expect_code(3);
+    assert_eq!(
+        stderr.trim_end(),
+        "p.toml:2:11: invalid UTF-8: byte 0xff cannot appear here; a profile must be UTF-8 text"
+    );
+}
+
+/// Every way a data file can be empty or cut short, with its problem.
+#[test]
+fn empty_and_cut_short_data_files_are_refused() {
+    let cases: &[(&str, &str, &str, &str)] = &[
+        ("observations", "obs.csv", "", "obs.csv:1:1: the file is empty: expected a header line, then one row per measured configuration; if nothing has been measured yet, leave it out of `[data]`"),
+        ("observations", "obs.csv", "m,quality_score\n", "obs.csv:1:1: the file has a header but no rows: expected one row per measured configuration; if nothing has been measured yet, leave it out of `[data]`"),
+        ("observations", "obs.jsonl", "\n\n", "obs.jsonl:1:1: the file has no JSON objects: expected one per measured configuration; if nothing has been measured yet, leave it out of `[data]`"),
+        ("requests", "req.csv", "", "req.csv:1:1: the file is empty: expected a header line, then one row per served request; if no requests were recorded, leave it out of `[data]`"),
+        ("requests", "req.csv", "served_by,score\n", "req.csv:1:1: the file has a header but no rows: expected one row per served request; if no requests were recorded, leave it out of `[data]`"),
+        ("requests", "req.csv", "served_by,prompt,score\na,p1,0.5\nb,p2,0.", "req.csv:3:1: the file ends inside this row (no line break after it), so it may have been cut short; if the row is complete, end it with a line break"),
+        ("requests", "req.csv", "served_by,prompt,score\na,p1,0.5\nb,p2,", "req.csv:3:1: the file ends inside this row (no line break after it), so it may have been cut short; if the row is complete, end it with a line break"),
+        ("observations", "obs.csv", "m,quality_score\na,0.5\nb,0.6", "obs.csv:3:1: the file ends inside this row (no line break after it), so it may have been cut short; if the row is complete, end it with a line break"),
+        ("requests", "req.jsonl", "{\"served_by\": \"a\", \"score\": 0.5}\n{\"served_by\": \"b\", \"score\": 0.", "req.jsonl:2:30: the file ends inside this JSON object, so it was cut short: EOF while parsing a value at line 1 column 30"),
+    ];
+    for (key, name, text, expected) in cases {
+        let env = Env::new();
+        std::fs::write(env.dir.path().join("p.toml"), profile_with_data(key, name)).unwrap();
+        std::fs::write(env.dir.path().join(name), text).unwrap();
+        let (run, stderr) = check_in(&env, env.dir.path(), &[]);
+        assert_eq!(stderr.trim_end(), *expected, "{name}: {text:?}");
+        run.expect_code(3);
+    }
+    // JSON Lines may end without a line break after a whole object.
+    let env = Env::new();
+    std::fs::write(
+        env.dir.path().join("p.toml"),
+        profile_with_data("requests", "req.jsonl"),
+    )
+    .unwrap();
+    std::fs::write(
+        env.dir.path().join("req.jsonl"),
+        "{\"served_by\": \"a\"}\n{\"served_by\": \"b\"}",
+    )
+    .unwrap();
+    check_in(&env, env.dir.path(), &[]).0.expect_code(0);
+}
+
+/// A JSON Lines problem points at the key in its own line, not in the first.
+#[test]
+fn json_lines_columns_are_found_in_the_problem_line() {
+    check(
+        &[
+            ("p.toml", PROFILE),
+            ("obs.csv", "model,quality_score\na,0.5\n"),
+            (
+                "obs.jsonl",
+                "{\"model\": \"a\", \"quality_score\": 0.4}\n{\"quality_score\": \"x\", \"model\": \"b\"}\n",
+            ),
+            ("req.csv", "served_by\nm1\n"),
+        ],
+        3,
+        &["obs.jsonl:2:2: `quality_score` must be a number, found `x`"],
+    );
+}
+
+/// Builds a JSON Lines request log where line `i` adds the key `m{i}`:
+/// the shape that took cubic time to load.
+fn wide_request_log(lines: usize) -> String {
+    (1..=lines)
+        .map(|i| format!("{{\"served_by\": \"a\", \"m{i}\": {i}}}\n"))
+        .collect()
+}
+
+#[test]
+fn data_files_have_at_most_1024_columns() {
+    let env = Env::new();
+    std::fs::write(
+        env.dir.path().join("p.toml"),
+        profile_with_data("requests", "req.jsonl"),
+    )
+    .unwrap();
+    // `served_by` and 1,023 custom metrics: exactly the limit, loads.
+    std::fs::write(env.dir.path().join("req.jsonl"), wide_request_log(1023)).unwrap();
+    let profile = env.dir.path().join("p.toml").display().to_string();
+    let json = env.aiopt(&["profile", "check", &profile, "--json"]).json();
+    assert_eq!(json["requests"], 1023, "{json}");
+    // One more key is refused where it appears; the rest of the file is
+    // still checked.
+    std::fs::write(env.dir.path().join("req.jsonl"), wide_request_log(1100)).unwrap();
+    let (run, stderr) = check_in(&env, env.dir.path(), &[]);
+    run.expect_code(3);
+    let first = stderr.lines().next().unwrap_or_default();
+    assert_eq!(
+        first,
+        "req.jsonl:1024:20: this line adds a 1025th column, `m1024`; a data file may have at most 1024 \
+         columns (CSV header fields or distinct JSON keys)"
+    );
+    // 77 lines add a column beyond the limit: 50 listed, the rest counted.
+    assert_eq!(
+        stderr.lines().last().unwrap_or_default(),
+        "req.jsonl: 27 more problems in this file were not listed"
+    );
+
+    let header: Vec<String> = (0..1025).map(|i| format!("c{i}")).collect();
+    std::fs::write(
+        env.dir.path().join("p.toml"),
+        profile_with_data("observations", "obs.csv"),
+    )
+    .unwrap();
+    std::fs::write(
+        env.dir.path().join("obs.csv"),
+        format!("m,{}\n", header.join(",")),
+    )
+    .unwrap();
+    let (run, stderr) = check_in(&env, env.dir.path(), &[]);
+    run.expect_code(3);
+    assert_eq!(
+        stderr.trim_end(),
+        "obs.csv:1:1: the header has 1026 columns; a data file may have at most 1024"
+    );
+}
+
+#[test]
+fn data_file_lines_are_at_most_one_mib() {
+    let env = Env::new();
+    std::fs::write(
+        env.dir.path().join("p.toml"),
+        profile_with_data("requests", "req.csv"),
+    )
+    .unwrap();
+    let long = "x".repeat(1 << 20);
+    std::fs::write(
+        env.dir.path().join("req.csv"),
+        format!("served_by,prompt\na,p\nb,{long}\nc,p\n"),
+    )
+    .unwrap();
+    let (run, stderr) = check_in(&env, env.dir.path(), &[]);
+    run.expect_code(3);
+    assert_eq!(
+        stderr.trim_end(),
+        "req.csv:3:1: this line is longer than 1 MiB (1048576 bytes), the limit for one line of a data \
+         file; reading stopped here"
+    );
+    // A line of exactly 1 MiB (without its line break) is fine.
+    let long = "x".repeat((1 << 20) - 2);
+    std::fs::write(
+        env.dir.path().join("req.csv"),
+        format!("served_by,prompt\nb,{long}\n"),
+    )
+    .unwrap();
+    check_in(&env, env.dir.path(), &[]).0.expect_code(0);
+}
+
+#[test]
+fn choice_knobs_have_at_most_a_million_labels() {
+    let env = Env::new();
+    let knob = |labels: usize| {
+        let values: Vec<String> = (0..labels).map(|i| format!("\"l{i}\"")).collect();
+        format!(
+            "name = \"p\"\nkind = \"k\"\n[[space]]\nname = \"m\"\ntype = \"choice\"\nvalues = [{}]\n\
+             [baseline]\nm = \"l0\"\n[data]\nobservations = \"obs.csv\"\n",
+            values.join(", ")
+        )
+    };
+    // 200,000 labels, and observations of some of them, load.
+    let rows: String = (0..2000).map(|i| format!("l{},0.5\n", i * 97)).collect();
+    std::fs::write(env.dir.path().join("obs.csv"), format!("m,quality_score\n{rows}")).unwrap();
+    std::fs::write(env.dir.path().join("p.toml"), knob(200_000)).unwrap();
+    let profile = env.dir.path().join("p.toml").display().to_string();
+    let json = env.aiopt(&["profile", "check", &profile, "--json"]).json();
+    assert_eq!(json["observations"], 2000, "{json}");
+    // A label outside the domain: the message lists a few, not 200,000.
+    std::fs::write(env.dir.path().join("obs.csv"), "m,quality_score\nzzz,0.5\n").unwrap();
+    let (run, stderr) = check_in(&env, env.dir.path(), &[]);
+    run.expect_code(3);
+    assert_eq!(
+        stderr.trim_end(),
+        "obs.csv:2:1: `m` = `zzz` is outside its domain: expected one of l0, l1, l2, l3, l4, l5, l6, l7, \
+         l8, l9, … (200000 labels)"
+    );
+    std::fs::write(env.dir.path().join("p.toml"), knob(1_000_001)).unwrap();
+    let (run, stderr) = check_in(&env, env.dir.path(), &[]);
+    run.expect_code(3);
+    assert_eq!(
+        stderr.trim_end(),
+        "p.toml:6:10: choice knob `m` has 1000001 labels; a choice knob may have at most 1000000"
     );
 }

@@ -77,7 +77,9 @@ pub async fn health(State(state): State<Arc<AppState>>) -> Reply<Health> {
 pub struct ProfileUpload {
     /// The profile's TOML, as `aiopt profile check` reads it.
     toml: String,
-    /// The files its `[data]` names (e.g. `observations.csv`), by name.
+    /// The files its `[data]` names (e.g. `observations.csv`), by name. An
+    /// uploaded profile's data come only from here: a `[data]` entry must
+    /// be one of these names, never a path on the server.
     #[serde(default)]
     files: BTreeMap<String, String>,
 }
@@ -85,7 +87,11 @@ pub struct ProfileUpload {
 /// Validates a profile exactly as the CLI does (every problem with file,
 /// line and column) and stores it as the model's newest version. The body
 /// is a [`ProfileUpload`] as JSON, or the TOML itself with
-/// `Content-Type: application/toml` (then its data must be inline).
+/// `Content-Type: application/toml` (then it can have no data files).
+///
+/// The upload is checked in memory and is self-contained: its `[data]`
+/// entries name its own `files`, and no file of the server is opened, so
+/// none can be echoed in a problem or stored.
 #[utoipa::path(post, path = "/profiles", tag = "profiles",
     request_body(content((ProfileUpload = "application/json"), (String = "application/toml"))),
     responses((status = 201, body = Object), (status = 422, body = Problem)))]
@@ -98,46 +104,35 @@ pub async fn create_profile(
         .get(axum::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/toml"));
-    let upload = if toml {
-        let text =
-            String::from_utf8(body.to_vec()).map_err(|_| Problem::bad_request("the TOML is not UTF-8"))?;
-        ProfileUpload {
-            toml: text,
-            files: BTreeMap::new(),
-        }
+    // The TOML as bytes: invalid UTF-8 is a problem at its line and column.
+    let (source, files) = if toml {
+        (body.to_vec(), BTreeMap::new())
     } else {
-        serde_json::from_slice(&body).map_err(|e| {
+        let upload: ProfileUpload = serde_json::from_slice(&body).map_err(|e| {
             Problem::bad_request(format!(
                 "expected {{\"toml\": \"...\", \"files\": {{...}}}} as JSON, or TOML with Content-Type: \
                  application/toml: {e}"
             ))
-        })?
+        })?;
+        (upload.toml.into_bytes(), upload.files)
     };
-    let stored = state
-        .blocking(move |_, store| {
-            let dir = tempfile::tempdir()?;
-            for (name, text) in &upload.files {
-                let file = std::path::Path::new(name);
-                if file.components().count() != 1 || name.starts_with('.') {
+    let (profile, hash) = state
+        .blocking(move |_, _| {
+            for name in files.keys() {
+                if std::path::Path::new(name).components().count() != 1 || name.starts_with('.') {
                     return Err(BadRequest(format!(
                         "file name `{name}` must be a plain name like observations.csv"
                     ))
                     .into());
                 }
-                std::fs::write(dir.path().join(file), text)?;
             }
-            let path = dir.path().join("profile.toml");
-            std::fs::write(&path, &upload.toml)?;
-            // Problems name the uploaded files, not the temporary folder.
-            let profile = profile::load(&path).map_err(|mut e| {
-                for p in &mut e.problems {
-                    if let Ok(relative) = p.file.strip_prefix(dir.path()) {
-                        p.file = relative.to_path_buf();
-                    }
-                }
-                e
-            })?;
+            let profile = profile::parse_upload(&source, &files)?;
             let hash = profile::content_hash(&profile)?;
+            Ok((profile, hash))
+        })
+        .await?;
+    let stored = state
+        .serialized(move |_, store| {
             let imported = store.import_profile(&profile, &hash, "api upload")?;
             Ok(json!({ "created": imported.created, "profile": imported.summary }))
         })

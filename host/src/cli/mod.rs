@@ -62,6 +62,13 @@ pub struct Cli {
     #[arg(long, global = true, env = "AIOPT_DB", value_name = "FILE")]
     pub db: Option<PathBuf>,
 
+    /// Let a profile read `[data]` files at or under PATH, outside its own
+    /// folder (repeatable). Without it a profile reads data only from its
+    /// own folder, after resolving `..` and symlinks. Profiles uploaded to
+    /// `aiopt serve` never read server files, whatever this says.
+    #[arg(long = "allow-data", global = true, value_name = "PATH", value_parser = resolved_path)]
+    pub allow_data: Vec<PathBuf>,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -223,8 +230,18 @@ pub enum ProfileCommand {
     },
 }
 
+/// `--allow-data PATH` resolved (`..`, symlinks), so that a missing path
+/// is a usage error and the allowance cannot change under a later symlink.
+fn resolved_path(path: &str) -> Result<PathBuf, String> {
+    std::path::Path::new(path)
+        .canonicalize()
+        .map_err(|e| e.to_string())
+}
+
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
+    crate::profile::allow_data(&cli.allow_data)
+        .map_err(|(path, e)| anyhow::anyhow!("--allow-data {}: {e}", path.display()))?;
     let data_dir = match cli.data_dir {
         Some(dir) => dir,
         None => default_data_dir()?,

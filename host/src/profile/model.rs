@@ -104,7 +104,8 @@ impl Domain {
         }
     }
 
-    /// A short description for error messages, e.g. `real in [0, 1]`.
+    /// A short description for error messages, e.g. `real in [0, 1]`; a
+    /// choice of more than 32 labels shows the first 10 and the count.
     pub fn describe(&self) -> String {
         match self {
             Domain::Real { low, high, log, step } => {
@@ -116,6 +117,10 @@ impl Domain {
                     log_note(*log),
                     step_note(*step)
                 )
+            }
+            // A knob may have a million labels: a message lists a few.
+            Domain::Choice { values } if values.len() > 32 => {
+                format!("one of {}, … ({} labels)", values[..10].join(", "), values.len())
             }
             Domain::Choice { values } => format!("one of {}", values.join(", ")),
             Domain::Flag => "true or false".into(),

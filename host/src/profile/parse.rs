@@ -3,16 +3,26 @@
 //! The TOML is parsed into a spanned document (`toml::de::DeTable`) rather
 //! than through serde derives, so that each problem can point at the exact
 //! key or value, and so that checking goes on after the first problem.
+//!
+//! `[data]` names files, and where they may come from is checked before
+//! any is opened: a profile file reads only from its own folder (after
+//! resolving `..` and symlinks) or from paths the user allowed, an upload
+//! only from its own files. A refused entry is a problem at the entry that
+//! says nothing about the file it names, so a profile cannot be used to
+//! read, echo or store a file its author could not read anyway.
 
-use std::collections::HashSet;
-use std::path::{Path, PathBuf};
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Component, Path, PathBuf};
+use std::sync::OnceLock;
 
 use toml::de::{DeArray, DeTable, DeValue};
 use toml::Spanned;
 
+use super::data::{Input, RowReader};
 use super::model::*;
 use super::problem::{did_you_mean, Locator, Problem, ProfileError};
-use super::tables;
+use super::tables::{self, SpaceIndex};
+use super::MAX_CHOICE_LABELS;
 
 const TOP_KEYS: &[&str] = &[
     "format",
@@ -39,9 +49,40 @@ const WORKLOAD_KEYS: &[&str] = &[
     "mean_output_tokens",
 ];
 
-/// Reads and checks the profile at `path`.
+/// Data paths outside their profile's folder that this process may read,
+/// resolved: set once by the command line (`--allow-data`) before any
+/// command runs, so that every command that loads a profile file honours
+/// it without each passing it along. Uploads never consult it.
+static ALLOWED_DATA: OnceLock<Vec<PathBuf>> = OnceLock::new();
+
+/// Lets [`load`] and [`parse`] read `[data]` files at or under `paths`
+/// although they lie outside the profile's folder. Each path is resolved
+/// (`..`, symlinks) now; the first that cannot be is returned with its
+/// error. Only the first call has an effect: the allowance is fixed for
+/// the life of the process.
+pub fn allow_data(paths: &[PathBuf]) -> Result<(), (PathBuf, std::io::Error)> {
+    let resolved = paths
+        .iter()
+        .map(|p| p.canonicalize().map_err(|e| (p.clone(), e)))
+        .collect::<Result<Vec<_>, _>>()?;
+    let _ = ALLOWED_DATA.set(resolved);
+    Ok(())
+}
+
+fn allowed_data() -> &'static [PathBuf] {
+    ALLOWED_DATA.get().map_or(&[], Vec::as_slice)
+}
+
+/// Reads and checks the profile at `path`; its `[data]` may name files in
+/// its own folder and those [`allow_data`] allowed.
 pub fn load(path: &Path) -> Result<Profile, ProfileError> {
-    let source = std::fs::read_to_string(path).map_err(|e| ProfileError {
+    load_with(path, allowed_data())
+}
+
+/// [`load`], allowing data at or under the resolved paths `allowed`
+/// instead of those of [`allow_data`].
+pub fn load_with(path: &Path, allowed: &[PathBuf]) -> Result<Profile, ProfileError> {
+    let bytes = std::fs::read(path).map_err(|e| ProfileError {
         problems: vec![Problem {
             file: path.to_path_buf(),
             line: 0,
@@ -49,14 +90,62 @@ pub fn load(path: &Path) -> Result<Profile, ProfileError> {
             message: format!("cannot read the profile: {e}"),
         }],
     })?;
-    parse(path, &source)
+    let source = utf8(path, &bytes)?;
+    check(path, source, Access::Folder { allowed })
 }
 
-/// Checks `source` completely; `file` is only used in problem locations.
+/// Checks `source` completely; `file` names it in problems, and its folder
+/// is where `[data]` files are read from (as by [`load`]).
 pub fn parse(file: &Path, source: &str) -> Result<Profile, ProfileError> {
+    check(
+        file,
+        source,
+        Access::Folder {
+            allowed: allowed_data(),
+        },
+    )
+}
+
+/// Checks an uploaded profile: `toml`, named `profile.toml` in problems,
+/// whose `[data]` may name only the uploaded `files` (name → text). No
+/// file is opened.
+pub fn parse_upload(toml: &[u8], files: &BTreeMap<String, String>) -> Result<Profile, ProfileError> {
+    let file = Path::new("profile.toml");
+    let source = utf8(file, toml)?;
+    check(file, source, Access::Upload(files))
+}
+
+/// `bytes` as text, or a problem at the line and column of the first byte
+/// that is not UTF-8.
+fn utf8<'b>(file: &Path, bytes: &'b [u8]) -> Result<&'b str, ProfileError> {
+    std::str::from_utf8(bytes).map_err(|e| {
+        let valid = e.valid_up_to();
+        let prefix = std::str::from_utf8(&bytes[..valid]).unwrap_or_default();
+        let message = format!(
+            "invalid UTF-8: byte {:#04x} cannot appear here; a profile must be UTF-8 text",
+            bytes[valid]
+        );
+        ProfileError {
+            problems: vec![Locator::new(file.to_path_buf(), prefix).at(valid, message)],
+        }
+    })
+}
+
+/// Where `[data]` files may come from.
+#[derive(Clone, Copy)]
+enum Access<'a> {
+    /// Files in the profile's folder, or at or under one of `allowed`
+    /// (resolved paths).
+    Folder { allowed: &'a [PathBuf] },
+    /// Only these uploaded texts, by the plain name the upload gave them.
+    Upload(&'a BTreeMap<String, String>),
+}
+
+fn check(file: &Path, source: &str, access: Access<'_>) -> Result<Profile, ProfileError> {
     let mut checker = Checker {
         loc: Locator::new(file.to_path_buf(), source),
         problems: Vec::new(),
+        access,
     };
     let document = match DeTable::parse(source) {
         Ok(document) => document,
@@ -77,22 +166,27 @@ pub fn parse(file: &Path, source: &str) -> Result<Profile, ProfileError> {
     }
 }
 
-#[derive(Default)]
-struct DataFiles {
-    observations: Vec<PathBuf>,
-    requests: Vec<PathBuf>,
+/// One `[data]` entry: which key, the path as written, and where.
+struct DataEntry {
+    key: &'static str,
+    path: String,
+    offset: usize,
 }
+
+/// A data file ready to read, or the problem that refused it.
+type Resolved<'a> = Result<(PathBuf, Input<'a>), Problem>;
 
 struct Checker<'a> {
     loc: Locator<'a>,
     problems: Vec<Problem>,
+    access: Access<'a>,
 }
 
 type Node<'i> = Spanned<DeValue<'i>>;
 /// A key and its value in a TOML table.
 type Entry<'t, 'i> = (&'t Spanned<std::borrow::Cow<'i, str>>, &'t Node<'i>);
 
-impl Checker<'_> {
+impl<'a> Checker<'a> {
     fn problem(&mut self, offset: usize, message: impl Into<String>) {
         self.problems.push(self.loc.at(offset, message));
     }
@@ -107,33 +201,42 @@ impl Checker<'_> {
             .get("description")
             .and_then(|v| self.string(v, "description"));
         let space = self.space(table, start);
-        let baseline = self.baseline(table, &space, start);
+        let index = SpaceIndex::new(&space);
+        let baseline = self.baseline(table, &index, start);
         let objectives = self.objectives(table);
         let constraints = self.constraints(table);
         let workload = self.workload(table);
         let options = self.options(table);
         self.check_format(table);
-        let mut trials = self.observations(table, &space);
-        let files = self.data_files(table);
+        let mut trials = self.observations(table, &index);
+        let entries = self.data_entries(table);
+        let files: Vec<(&'static str, Resolved<'_>)> =
+            entries.iter().map(|e| (e.key, self.resolve(e))).collect();
         let mut requests = RequestLog::default();
-        if self.problems.is_empty() {
-            // Data files are only read once the TOML itself is sound: their
-            // rows are checked against the space it declares.
-            let base = self
-                .loc
-                .file()
-                .parent()
-                .map(Path::to_path_buf)
-                .unwrap_or_default();
-            for path in &files.observations {
-                let (rows, problems) =
-                    tables::read_observations(&base.join(path), &space, trials.len() as u32);
-                trials.extend(rows);
-                self.problems.extend(problems);
-            }
-            for path in &files.requests {
-                self.problems
-                    .extend(tables::read_requests(&base.join(path), &mut requests));
+        // Data files are only read once the TOML itself is sound: their
+        // rows are checked against the space it declares. Refused entries
+        // are reported either way.
+        let sound = self.problems.is_empty();
+        for (key, file) in files {
+            match file {
+                Err(problem) => self.problems.push(problem),
+                Ok(_) if !sound => {}
+                Ok((name, input)) => {
+                    let reader = match RowReader::open(&name, input) {
+                        Ok(reader) => reader,
+                        Err(problem) => {
+                            self.problems.push(problem);
+                            continue;
+                        }
+                    };
+                    if key == "observations" {
+                        let (rows, problems) = tables::read_observations(reader, &index, trials.len() as u32);
+                        trials.extend(rows);
+                        self.problems.extend(problems);
+                    } else {
+                        self.problems.extend(tables::read_requests(reader, &mut requests));
+                    }
+                }
             }
         }
         self.check_metrics_have_data(table, &objectives, &constraints, &trials);
@@ -164,17 +267,15 @@ impl Checker<'_> {
         }
     }
 
-    /// `[data]`: paths (one or a list) of observation and request files.
-    fn data_files(&mut self, table: &DeTable<'_>) -> DataFiles {
-        let mut files = DataFiles::default();
+    /// `[data]`: paths (one or a list) of observation and request files,
+    /// observations first, each list in order.
+    fn data_entries(&mut self, table: &DeTable<'_>) -> Vec<DataEntry> {
+        let mut entries = Vec::new();
         let Some(t) = table.get("data").and_then(|n| self.table(n, "data")) else {
-            return files;
+            return entries;
         };
         self.check_keys(t, DATA_KEYS, "`[data]`");
-        for (key, list) in [
-            ("observations", &mut files.observations),
-            ("requests", &mut files.requests),
-        ] {
+        for key in ["observations", "requests"] {
             let Some(node) = t.get(key) else { continue };
             let nodes: Vec<&Node<'_>> = match node.get_ref().as_array() {
                 Some(items) => items.iter().collect(),
@@ -182,11 +283,94 @@ impl Checker<'_> {
             };
             for item in nodes {
                 if let Some(path) = self.string(item, key) {
-                    list.push(PathBuf::from(path));
+                    entries.push(DataEntry {
+                        key,
+                        path,
+                        offset: item.span().start,
+                    });
                 }
             }
         }
-        files
+        entries
+    }
+
+    /// Where `entry`'s data come from, if the access allows it: nothing is
+    /// opened here, and a refusal names only what the entry says.
+    fn resolve(&self, entry: &DataEntry) -> Resolved<'a> {
+        let written = serde_json::to_string(&entry.path).unwrap_or_default();
+        let what = format!("`[data] {}` = {written}", entry.key);
+        match self.access {
+            Access::Upload(files) => {
+                let mut components = Path::new(&entry.path).components();
+                let plain = matches!(
+                    (components.next(), components.next()),
+                    (Some(Component::Normal(_)), None)
+                );
+                if !plain {
+                    let name = Path::new(&entry.path)
+                        .file_name()
+                        .and_then(|n| n.to_str())
+                        .unwrap_or("observations.csv");
+                    return Err(self.loc.at(
+                        entry.offset,
+                        format!(
+                            "{what} is a path, not the name of an uploaded file; an uploaded profile reads \
+                             no server files: send the data in `files` and name it here by its plain name \
+                             (like {})",
+                            serde_json::to_string(name).unwrap_or_default()
+                        ),
+                    ));
+                }
+                match files.get(&entry.path) {
+                    Some(text) => Ok((PathBuf::from(&entry.path), Input::Text(text))),
+                    None => {
+                        let mut names: Vec<&str> = files.keys().take(10).map(String::as_str).collect();
+                        if files.len() > names.len() {
+                            names.push("…");
+                        }
+                        let uploaded = if names.is_empty() {
+                            "none were uploaded".to_string()
+                        } else {
+                            format!("uploaded: {}", names.join(", "))
+                        };
+                        Err(self.loc.at(
+                            entry.offset,
+                            format!(
+                                "{what} names no uploaded file ({uploaded}); an uploaded profile's data \
+                                 must be sent in `files`, by the name used here"
+                            ),
+                        ))
+                    }
+                }
+            }
+            Access::Folder { allowed } => {
+                let folder = self.loc.file().parent().unwrap_or(Path::new(""));
+                let name = folder.join(&entry.path);
+                let real = name.canonicalize().map_err(|e| Problem {
+                    file: name.clone(),
+                    line: 0,
+                    column: 0,
+                    message: format!("cannot read the data file: {e}"),
+                })?;
+                let folder = if folder.as_os_str().is_empty() {
+                    Path::new(".")
+                } else {
+                    folder
+                };
+                let inside = folder.canonicalize().is_ok_and(|f| real.starts_with(f));
+                if inside || allowed.iter().any(|a| real.starts_with(a)) {
+                    return Ok((name, Input::File(real)));
+                }
+                Err(self.loc.at(
+                    entry.offset,
+                    format!(
+                        "{what} is outside the profile's folder (it resolves to {real}); a profile reads \
+                         data only from its own folder: move the file there, or pass --allow-data {real}",
+                        real = real.display()
+                    ),
+                ))
+            }
+        }
     }
 
     fn check_keys(&mut self, table: &DeTable<'_>, allowed: &[&str], context: &str) {
@@ -439,10 +623,23 @@ impl Checker<'_> {
             self.expected(node, "values", "an array of strings");
             return None;
         };
-        let mut values = Vec::new();
+        if items.len() > MAX_CHOICE_LABELS {
+            // Reported, and the knob kept, so that its values are still
+            // checked and nothing else is reported as a knob missing.
+            self.problem(
+                node.span().start,
+                format!(
+                    "choice knob `{name}` has {} labels; a choice knob may have at most {MAX_CHOICE_LABELS}",
+                    items.len()
+                ),
+            );
+        }
+        let mut values = Vec::with_capacity(items.len());
+        // Borrowed from the document: one copy of each label, not two.
+        let mut seen: HashSet<&str> = HashSet::with_capacity(items.len());
         for item in items.iter() {
             let label = self.string(item, "values")?;
-            if values.contains(&label) {
+            if !seen.insert(item.get_ref().as_str().unwrap_or_default()) {
                 self.problem(
                     item.span().start,
                     format!("choice knob `{name}` lists `{label}` twice"),
@@ -458,8 +655,9 @@ impl Checker<'_> {
         Some(Domain::Choice { values })
     }
 
-    /// A knob value from TOML, checked against the knob's domain.
-    fn knob_value(&mut self, param: &Param, node: &Node<'_>) -> Option<Value> {
+    /// A TOML value for knob `k`, checked against the knob's domain.
+    fn knob_value(&mut self, space: &SpaceIndex<'_>, k: usize, node: &Node<'_>) -> Option<Value> {
+        let param = &space.params[k];
         let raw = match node.get_ref() {
             DeValue::String(s) => Some(Value::Choice(s.to_string())),
             DeValue::Integer(_) => self.integer(node, &param.name).map(Value::Integer),
@@ -471,7 +669,7 @@ impl Checker<'_> {
             }
         }?;
         let value = param.domain.coerce(raw);
-        if !param.domain.contains(&value) {
+        if !space.contains(k, &value) {
             self.problem(
                 node.span().start,
                 format!(
@@ -491,15 +689,15 @@ impl Checker<'_> {
     fn knob_table<'t, 'i>(
         &mut self,
         t: &'t DeTable<'i>,
-        space: &[Param],
+        space: &SpaceIndex<'_>,
         at: usize,
         what: &str,
     ) -> (Option<Config>, Vec<Entry<'t, 'i>>) {
         let mut config = Vec::new();
         let mut complete = true;
-        for param in space {
+        for (k, param) in space.params.iter().enumerate() {
             match t.get(param.name.as_str()) {
-                Some(node) => match self.knob_value(param, node) {
+                Some(node) => match self.knob_value(space, k, node) {
                     Some(v) => config.push((param.name.clone(), v)),
                     None => complete = false,
                 },
@@ -511,12 +709,12 @@ impl Checker<'_> {
         }
         let rest = t
             .iter()
-            .filter(|(k, _)| !space.iter().any(|p| p.name == k.get_ref().as_ref()))
+            .filter(|(k, _)| space.position(k.get_ref().as_ref()).is_none())
             .collect();
         (complete.then_some(config), rest)
     }
 
-    fn baseline(&mut self, table: &DeTable<'_>, space: &[Param], at: usize) -> Config {
+    fn baseline(&mut self, table: &DeTable<'_>, space: &SpaceIndex<'_>, at: usize) -> Config {
         let Some(node) = table.get("baseline") else {
             self.problem(at, "missing `[baseline]`: the configuration in use today");
             return Vec::new();
@@ -525,7 +723,7 @@ impl Checker<'_> {
             return Vec::new();
         };
         let (config, rest) = self.knob_table(t, space, node.span().start, "`[baseline]`");
-        let knobs: Vec<&str> = space.iter().map(|p| p.name.as_str()).collect();
+        let knobs: Vec<&str> = space.params.iter().map(|p| p.name.as_str()).collect();
         for (key, _) in rest {
             let name = key.get_ref().as_ref();
             let hint = did_you_mean(name, &knobs)
@@ -655,7 +853,7 @@ impl Checker<'_> {
         options
     }
 
-    fn observations(&mut self, table: &DeTable<'_>, space: &[Param]) -> Vec<Trial> {
+    fn observations(&mut self, table: &DeTable<'_>, space: &SpaceIndex<'_>) -> Vec<Trial> {
         let Some(node) = table.get("observations") else {
             return Vec::new();
         };

@@ -61,14 +61,26 @@ impl fmt::Display for ProfileError {
 }
 
 /// Turns byte offsets into 1-based line and column for one source text.
+///
+/// Line starts are found once, so locating each problem is a binary search
+/// and a scan of its own line: a profile with thousands of problems is
+/// still reported in time linear in its size.
 pub(crate) struct Locator<'a> {
     file: PathBuf,
     source: &'a str,
+    line_starts: Vec<usize>,
 }
 
 impl<'a> Locator<'a> {
     pub fn new(file: PathBuf, source: &'a str) -> Self {
-        Locator { file, source }
+        let line_starts = std::iter::once(0)
+            .chain(source.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        Locator {
+            file,
+            source,
+            line_starts,
+        }
     }
 
     pub fn file(&self) -> &std::path::Path {
@@ -76,11 +88,10 @@ impl<'a> Locator<'a> {
     }
 
     pub fn at(&self, offset: usize, message: impl Into<String>) -> Problem {
-        let offset = offset.min(self.source.len());
-        let before = &self.source[..self.source.floor_char_boundary(offset)];
-        let line = before.matches('\n').count() + 1;
-        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-        let column = before[line_start..].chars().count() + 1;
+        let offset = self.source.floor_char_boundary(offset.min(self.source.len()));
+        let line = self.line_starts.partition_point(|&start| start <= offset);
+        let line_start = self.line_starts[line - 1];
+        let column = self.source[line_start..offset].chars().count() + 1;
         Problem {
             file: self.file.clone(),
             line,
@@ -124,6 +135,19 @@ mod tests {
         let p = loc.at(10, "bad");
         assert_eq!((p.line, p.column), (2, 4));
         assert_eq!(p.to_string(), "p.toml:2:4: bad");
+    }
+
+    #[test]
+    fn locates_the_first_and_last_lines_and_the_end() {
+        let loc = Locator::new("p.toml".into(), "ab\ncd\n");
+        let at = |offset| {
+            let p = loc.at(offset, "x");
+            (p.line, p.column)
+        };
+        assert_eq!(
+            [at(0), at(2), at(3), at(5), at(6), at(99)],
+            [(1, 1), (1, 3), (2, 1), (2, 3), (3, 1), (3, 1)]
+        );
     }
 
     #[test]
