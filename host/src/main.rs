@@ -9,7 +9,10 @@ fn main() -> std::process::ExitCode {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {
             let code = aiopt::cli::exit_code(&error);
-            eprintln!("error: {}", one_message(&error));
+            // Plugin text inside is escaped where the error is made; this
+            // catches control characters from anywhere else.
+            let message = one_message(&error);
+            eprintln!("error: {}", aiopt::report::terminal::escape_lines(&message));
             std::process::ExitCode::from(code as u8)
         }
     }

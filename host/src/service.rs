@@ -6,7 +6,7 @@ use std::path::Path;
 use anyhow::Context;
 use serde::Serialize;
 
-use crate::profile::{did_you_mean, Config, Value};
+use crate::profile::{did_you_mean, Config, Profile, Value};
 use crate::report::{self, Report};
 use crate::runtime::registry::Registry;
 use crate::runtime::{Limits, Runtime, Usage};
@@ -192,6 +192,30 @@ fn set_knob(config: &mut Config, knob: &str, value: Value) {
     }
 }
 
+/// `value` as a value of knob `knob` of `model`, by the one rule `config
+/// set` and `config apply` share: the name must be a knob and the value
+/// inside its domain (an integer given for a real is taken as a real).
+fn checked_knob(profile: &Profile, model: &str, knob: &str, value: Value) -> Result<Value, BadRequest> {
+    let param = profile.space.iter().find(|p| p.name == knob).ok_or_else(|| {
+        let names: Vec<&str> = profile.space.iter().map(|p| p.name.as_str()).collect();
+        let hint = did_you_mean(knob, &names)
+            .map(|s| format!(" (did you mean `{s}`?)"))
+            .unwrap_or_default();
+        BadRequest(format!(
+            "`{knob}` is not a knob of `{model}`{hint}; knobs: {}",
+            names.join(", ")
+        ))
+    })?;
+    let value = param.domain.coerce(value);
+    if !param.domain.contains(&value) {
+        return Err(BadRequest(format!(
+            "`{knob}` = `{value}` is outside its domain: expected {}",
+            param.domain.describe()
+        )));
+    }
+    Ok(value)
+}
+
 /// Sets knobs of `model`'s current configuration: every name must be a
 /// knob and every value inside its domain (integers given for reals are
 /// taken as reals).
@@ -204,31 +228,19 @@ pub fn set_knobs(
     let profile = store.profile(model)?.profile;
     let mut config = store.current_config(model)?.config;
     for (knob, value) in values {
-        let param = profile.space.iter().find(|p| p.name == knob).ok_or_else(|| {
-            let names: Vec<&str> = profile.space.iter().map(|p| p.name.as_str()).collect();
-            let hint = did_you_mean(&knob, &names)
-                .map(|s| format!(" (did you mean `{s}`?)"))
-                .unwrap_or_default();
-            BadRequest(format!(
-                "`{knob}` is not a knob of `{model}`{hint}; knobs: {}",
-                names.join(", ")
-            ))
-        })?;
-        let value = param.domain.coerce(value);
-        if !param.domain.contains(&value) {
-            return Err(BadRequest(format!(
-                "`{knob}` = `{value}` is outside its domain: expected {}",
-                param.domain.describe()
-            ))
-            .into());
-        }
+        let value = checked_knob(&profile, model, &knob, value)?;
         set_knob(&mut config, &knob, value);
     }
     Ok(store.set_config(model, &config, Change::Set, actor)?)
 }
 
 /// Applies proposal `index` (0-based) of stored report `report_id` to
-/// `model`: the proposal's value of every knob of the space it names.
+/// `model`: the proposal's value of every knob it names. A stored proposal
+/// is checked as `config set` checks a value by hand: a knob the profile
+/// does not have, or a value outside its domain, refuses the whole
+/// proposal. (Reports are validated when a plugin returns them; this also
+/// covers reports stored before that, or against an older profile.) A knob
+/// the proposal does not name keeps its current value.
 pub fn apply_proposal(
     store: &mut Store,
     model: &str,
@@ -246,13 +258,22 @@ pub fn apply_proposal(
             index + 1
         ))
     })?;
+    let refused = |why: String| {
+        BadRequest(format!(
+            "proposal {report_id}.{} cannot be applied: {why}",
+            index + 1
+        ))
+    };
     let profile = store.profile(model)?.profile;
+    let knobs = chosen["config"]
+        .as_object()
+        .ok_or_else(|| refused("it has no configuration".into()))?;
     let mut config = store.current_config(model)?.config;
-    for param in &profile.space {
-        if let Some(v) = chosen["config"].get(&param.name) {
-            let value: Value = serde_json::from_value(v.clone())?;
-            set_knob(&mut config, &param.name, param.domain.coerce(value));
-        }
+    for (knob, v) in knobs {
+        let value: Value = serde_json::from_value(v.clone())
+            .map_err(|_| refused(format!("`{knob}` = `{v}` is not a knob value")))?;
+        let value = checked_knob(&profile, model, knob, value).map_err(|e| refused(e.0))?;
+        set_knob(&mut config, knob, value);
     }
     let change = Change::Apply {
         report_id,

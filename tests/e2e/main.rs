@@ -9,6 +9,7 @@ mod browser;
 mod cli;
 mod dashboard;
 mod http;
+mod outputs;
 mod profile;
 mod runtime;
 mod store;

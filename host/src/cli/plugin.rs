@@ -9,6 +9,7 @@ use serde_json::json;
 
 use crate::profile;
 use crate::report;
+use crate::report::terminal::escape;
 use crate::runtime::registry::{PluginSource, Registry};
 use crate::runtime::{Called, Limits, LogLine, LogSource, Plugin, Runtime, Usage, MAX_MEMORY_BYTES};
 
@@ -214,7 +215,11 @@ fn list(runtime: &Runtime, registry: &Registry, json: bool) -> anyhow::Result<()
                 &p.sha256[..12],
                 source
             ),
-            Err(e) => outln!("{name:<16} (failed to load: {e}) {source}"),
+            Err(e) => outln!(
+                "{:<16} (failed to load: {}) {source}",
+                escape(name),
+                escape(&e.to_string())
+            ),
         }
     }
     Ok(())
@@ -227,7 +232,7 @@ fn print_inspect(plugin: &Plugin, source: &PluginSource, json: bool) -> anyhow::
     }
     let i = &plugin.info;
     outln!("{} {}", i.name, i.version);
-    outln!("  summary:   {}", i.summary);
+    outln!("  summary:   {}", escape(&i.summary));
     outln!("  kinds:     {}", kinds(plugin));
     outln!("  contract:  aiopt:strategy@{}", plugin.contract);
     outln!("  sha256:    {}", plugin.sha256);
@@ -245,7 +250,12 @@ fn print_inspect(plugin: &Plugin, source: &PluginSource, json: bool) -> anyhow::
         outln!("  options:   none");
     }
     for o in &i.options {
-        outln!("  option {} (default {}): {}", o.name, o.default, o.summary);
+        outln!(
+            "  option {} (default {}): {}",
+            escape(&o.name),
+            escape(&o.default.to_string()),
+            escape(&o.summary)
+        );
     }
     Ok(())
 }
@@ -342,7 +352,8 @@ fn source_name(source: LogSource) -> &'static str {
 }
 
 /// Usage and logs go to stderr so stdout stays the result; each log line is
-/// tagged with the plugin's name and version.
+/// tagged with the plugin's name and version, and escaped (it is plugin
+/// text; `--json` keeps it exact).
 fn print_usage(tag: &str, usage: &Usage, logs: &[LogLine]) {
     eprintln!(
         "fuel {} · peak memory {:.1} MiB · wall {:.2} ms",
@@ -357,7 +368,7 @@ fn print_usage(tag: &str, usage: &Usage, logs: &[LogLine]) {
                 "  [{tag} {} {}] {}",
                 line.level,
                 source_name(line.source),
-                line.message
+                escape(&line.message)
             );
         }
     }

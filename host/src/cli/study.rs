@@ -9,6 +9,7 @@ use serde_json::json;
 use crate::evaluator::CommandEvaluator;
 use crate::profile::{self, TrialState};
 use crate::report;
+use crate::report::terminal::escape;
 use crate::runtime::registry::Registry;
 use crate::runtime::{Limits, Runtime, StudyInput};
 use crate::store::{Measured, Store, StudySummary, StudyTrial, Told};
@@ -343,7 +344,10 @@ fn run_study(
                 "[{done}/{trials}] trial {} {}{}  · {best} · {:.1} s",
                 t.number,
                 state_word(t.state),
-                t.reason.as_ref().map(|r| format!(": {r}")).unwrap_or_default(),
+                t.reason
+                    .as_ref()
+                    .map(|r| format!(": {}", escape(r)))
+                    .unwrap_or_default(),
                 started.elapsed().as_secs_f64()
             );
         }
@@ -432,7 +436,10 @@ fn print_trials(trials: &[StudyTrial], json: bool) -> anyhow::Result<()> {
             } else {
                 format!("  → {}", metrics.join(" "))
             },
-            t.reason.as_ref().map(|r| format!("  ({r})")).unwrap_or_default()
+            t.reason
+                .as_ref()
+                .map(|r| format!("  ({})", escape(r)))
+                .unwrap_or_default()
         );
     }
     Ok(())
@@ -593,10 +600,14 @@ fn explain_study(
 notes from {strategy} on the study's trials:"
             );
             for note in notes {
-                outln!("  {note}");
+                outln!("  {}", escape(&note));
             }
         }
         Ok(_) => {}
-        Err(e) => eprintln!("note: {strategy} could not summarise the study's trials: {e:#}"),
+        Err(e) => eprintln!(
+            "note: {} could not summarise the study's trials: {}",
+            escape(strategy),
+            escape(&format!("{e:#}"))
+        ),
     }
 }

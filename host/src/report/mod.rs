@@ -3,6 +3,7 @@
 mod compare;
 pub mod rank;
 mod render;
+pub mod terminal;
 
 pub use compare::{compare, Comparison, KnobChange, MetricChange};
 

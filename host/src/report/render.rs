@@ -1,8 +1,11 @@
-//! Plain-text rendering of strategy results for the terminal.
+//! Plain-text rendering of strategy results for the terminal. Every string
+//! from a plugin or a profile (titles, rationales, notes, knob names and
+//! labels, metric names) is escaped on the way out (see [`super::terminal`]).
 
 use std::fmt::Write;
 
 use super::compare::{compare, knob_changes, KnobChange};
+use super::terminal::escape;
 use super::Report;
 use crate::profile::Config;
 
@@ -54,7 +57,7 @@ pub fn render_report(report: &Report, baseline: &Config, before: &[(String, f64)
         out.push_str("no proposals\n");
     }
     for (p, compared) in report.proposals.iter().zip(compare(report, baseline, before)) {
-        let _ = writeln!(out, "{}. {}", compared.proposal, p.title);
+        let _ = writeln!(out, "{}. {}", compared.proposal, escape(&p.title));
         let _ = writeln!(out, "   config:  {}", config_line(&p.config));
         if !compared.changes.is_empty() {
             let _ = writeln!(out, "   changes: {}", change_line(&compared.changes));
@@ -73,14 +76,14 @@ pub fn render_report(report: &Report, baseline: &Config, before: &[(String, f64)
             let _ = writeln!(
                 out,
                 "   {:<24} {from}{}{interval}{change}",
-                m.metric,
+                escape(&m.metric),
                 num(m.after)
             );
         }
-        let _ = writeln!(out, "   why: {}", p.rationale);
+        let _ = writeln!(out, "   why: {}", escape(&p.rationale));
     }
     for note in &report.notes {
-        let _ = writeln!(out, "note: {note}");
+        let _ = writeln!(out, "note: {}", escape(note));
     }
     out
 }
@@ -89,7 +92,7 @@ pub fn render_report(report: &Report, baseline: &Config, before: &[(String, f64)
 pub fn config_line(config: &Config) -> String {
     config
         .iter()
-        .map(|(k, v)| format!("{k}={v}"))
+        .map(|(k, v)| format!("{}={}", escape(k), escape(&v.to_string())))
         .collect::<Vec<_>>()
         .join("  ")
 }
@@ -100,14 +103,19 @@ pub fn config_changes(before: &Config, after: &Config) -> Vec<String> {
 }
 
 fn change_text(c: &KnobChange) -> String {
+    let (knob, to) = (escape(&c.knob), escape_value(&c.to));
     match &c.from {
-        Some(old) => format!("{}: {old} → {}", c.knob, c.to),
-        None => format!("{}: → {}", c.knob, c.to),
+        Some(old) => format!("{knob}: {} → {to}", escape_value(old)),
+        None => format!("{knob}: → {to}"),
     }
 }
 
 fn change_line(changes: &[KnobChange]) -> String {
     changes.iter().map(change_text).collect::<Vec<_>>().join(", ")
+}
+
+fn escape_value(v: &crate::profile::Value) -> String {
+    escape(&v.to_string()).into_owned()
 }
 
 /// Four significant digits, without a fraction for whole numbers: costs

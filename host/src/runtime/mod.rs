@@ -16,6 +16,7 @@ mod limits;
 mod logs;
 pub mod registry;
 mod sandbox;
+pub mod validate;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -33,7 +34,7 @@ pub use limits::{Limits, Usage, MAX_MEMORY_BYTES};
 pub use logs::{LogLevel, LogLine, LogSource};
 
 use crate::profile::{Config, Profile, Value};
-use crate::report::Report;
+use crate::report::{terminal, Report};
 use bindings::{Plugin as PluginBindings, PluginPre};
 use convert::OutputSize;
 use sandbox::{CallState, MemoryGuard};
@@ -233,7 +234,7 @@ impl Runtime {
             0,
             limits,
             |p, store| p.aiopt_strategy_strategy().call_info(store),
-            convert::info_from_wit,
+            |info| validate::info(convert::info_from_wit(info)),
         )
     }
 
@@ -246,7 +247,8 @@ impl Runtime {
         seed: u64,
         limits: &Limits,
     ) -> Result<Called<Vec<Config>>, CallFailure> {
-        self.suggest_input(plugin, &convert::profile_to_wit(profile), count, seed, limits)
+        let input = convert::profile_to_wit(profile);
+        self.suggest_input(plugin, &input, &profile.space, count, seed, limits)
     }
 
     /// [`Runtime::suggest`] for a study: `input` holds its profile and
@@ -259,13 +261,16 @@ impl Runtime {
         seed: u64,
         limits: &Limits,
     ) -> Result<Called<Vec<Config>>, CallFailure> {
-        self.suggest_input(plugin, input.wit(), count, seed, limits)
+        self.suggest_input(plugin, input.wit(), input.space(), count, seed, limits)
     }
 
+    /// The one `suggest` path: every suggestion is validated against
+    /// `space`, the host's model of `input.space` (see [`validate`]).
     fn suggest_input(
         &self,
         plugin: &Plugin,
         input: &bindings::wit::Profile,
+        space: &[crate::profile::Param],
         count: u32,
         seed: u64,
         limits: &Limits,
@@ -281,7 +286,8 @@ impl Runtime {
             |result| {
                 let configs = result.map_err(convert::strategy_error)?;
                 check_output_size(&configs, limits)?;
-                configs.into_iter().map(convert::config_from_wit).collect()
+                let configs = configs.into_iter().map(convert::config_from_wit).collect();
+                validate::suggestions(space, count, configs)
             },
         )
     }
@@ -303,7 +309,7 @@ impl Runtime {
             |result| {
                 let report = result.map_err(convert::strategy_error)?;
                 check_output_size(&report, limits)?;
-                convert::report_from_wit(report)
+                validate::report(profile, convert::report_from_wit(report))
             },
         )
     }
@@ -355,7 +361,7 @@ fn engine_config(pooling: bool) -> wasmtime::Config {
         .consume_fuel(true)
         .epoch_interruption(true)
         .cranelift_nan_canonicalization(true)
-        .wasm_backtrace_max_frames(std::num::NonZeroUsize::new(32));
+        .wasm_backtrace_max_frames(std::num::NonZeroUsize::new(BACKTRACE_FRAMES));
     if pooling {
         let mut pool = PoolingAllocationConfig::new();
         pool.total_component_instances(64)
@@ -387,7 +393,10 @@ fn check_output_size(output: &impl OutputSize, limits: &Limits) -> Result<(), Ru
 }
 
 /// Maps a wasmtime failure to the error a user can act on. Classification
-/// uses the typed trap and the limiter's record, never message text.
+/// uses the typed trap, the guest backtrace's frames and the limiter's
+/// record, never message text. Everything from the guest in the error (its
+/// panic message, stderr, the function names of its backtrace) is escaped
+/// for the terminal (`report::terminal`).
 fn classify(
     error: wasmtime::Error,
     memory: &MemoryGuard,
@@ -401,9 +410,9 @@ fn classify(
             requested_bytes: Some(requested),
         };
     }
-    let backtrace = error
-        .downcast_ref::<WasmBacktrace>()
-        .map(|b| b.to_string())
+    let trace = error.downcast_ref::<WasmBacktrace>();
+    let backtrace = trace
+        .map(|b| terminal::escape_lines(&b.to_string()).into_owned())
         .filter(|b| !b.trim().is_empty());
     let message = match error.downcast_ref::<Trap>() {
         Some(Trap::OutOfFuel) => {
@@ -420,21 +429,53 @@ fn classify(
         Some(Trap::StackOverflow) => {
             "stack overflow: the plugin recursed too deeply and exhausted the wasm call stack".to_string()
         }
+        // Rust keeps locals whose address is taken on a shadow stack at the
+        // bottom of linear memory: recursing past it reads below address 0.
+        Some(Trap::MemoryOutOfBounds) if trace.is_some_and(is_runaway_recursion) => {
+            "stack overflow: the plugin recursed too deeply and exhausted its stack in linear memory \
+             (an out-of-bounds access under a backtrace of one recursing function)"
+                .to_string()
+        }
         Some(trap) => match panic_message(&stderr_tail) {
             Some(panic) => format!("the plugin panicked: {panic}"),
             None => format!("{trap}"),
         },
-        None => format!("{error:#}"),
+        None => terminal::escape_lines(&format!("{error:#}")).into_owned(),
     };
     RuntimeError::Trap {
         message,
         backtrace,
-        log_tail: stderr_tail,
+        log_tail: terminal::escape_lines(&stderr_tail).into_owned(),
     }
 }
 
+/// How many guest frames a trap's backtrace keeps.
+const BACKTRACE_FRAMES: usize = 32;
+
+/// The fewest guest frames a backtrace of runaway recursion shows: every
+/// frame it can capture ([`BACKTRACE_FRAMES`]), so that a merely deep call
+/// chain is never taken for one.
+const RECURSION_FRAMES: usize = BACKTRACE_FRAMES;
+
+/// Whether `backtrace` is that of unbounded recursion: it is full (the
+/// stack is deeper than it can show) and, past the innermost few frames
+/// (a callee such as `memcpy` may be the one that touched the exhausted
+/// stack), every frame repeats the one 1 to 4 frames before it: one
+/// function calling itself, or a short cycle of mutual recursion.
+fn is_runaway_recursion(backtrace: &WasmBacktrace) -> bool {
+    let frames = backtrace.frames();
+    if frames.len() < RECURSION_FRAMES {
+        return false;
+    }
+    let same = |a: &wasmtime::FrameInfo, b: &wasmtime::FrameInfo| {
+        a.func_index() == b.func_index() && wasmtime::Module::same(a.module(), b.module())
+    };
+    let outer = &frames[frames.len() - RECURSION_FRAMES * 3 / 4..];
+    (1..=4).any(|period| outer.iter().zip(&outer[period..]).all(|(a, b)| same(a, b)))
+}
+
 /// Pulls a Rust panic message ("panicked at FILE:LINE:COL:\nMESSAGE") out of
-/// captured stderr.
+/// captured stderr, escaped for the terminal.
 fn panic_message(stderr: &str) -> Option<String> {
     let start = stderr.rfind("panicked at ")?;
     let rest = &stderr[start + "panicked at ".len()..];
@@ -442,8 +483,8 @@ fn panic_message(stderr: &str) -> Option<String> {
     let message: Vec<&str> = message.lines().take_while(|l| !l.starts_with("note: ")).collect();
     Some(format!(
         "{} (at {})",
-        message.join(" ").trim(),
-        location.trim_end_matches(':')
+        terminal::escape(message.join(" ").trim()),
+        terminal::escape(location.trim_end_matches(':'))
     ))
 }
 
@@ -513,6 +554,12 @@ mod tests {
             Some("fixture panic: gave up (at src/lib.rs:9:5)")
         );
         assert_eq!(panic_message("nothing here"), None);
+        // Guest text is escaped: an ESC sequence is shown, not interpreted.
+        let hostile = "panicked at src/lib.rs:1:1:\nboom \x1b[2J\x1b]0;owned\x07";
+        assert_eq!(
+            panic_message(hostile).as_deref(),
+            Some("boom \\u{1b}[2J\\u{1b}]0;owned\\u{7} (at src/lib.rs:1:1)")
+        );
     }
 
     #[test]

@@ -1,8 +1,10 @@
 //! Conversions between the host's model and the WIT wire types, in one place.
 //!
-//! Outputs from a plugin are untrusted: conversion checks their size against
-//! the output limit and that numbers are finite, and reports `InvalidOutput`
-//! otherwise.
+//! Outputs from a plugin are untrusted: conversion only maps them to the
+//! host's types (a NaN stays a NaN), and `runtime::validate` then checks
+//! them against the profile in the same call, so nothing unchecked leaves
+//! the runtime. The one exception is a strategy's own error message, which
+//! is escaped and cut here because it becomes an error, not data.
 
 mod study_input;
 pub use study_input::StudyInput;
@@ -11,7 +13,7 @@ use super::bindings::wit;
 use super::error::{RuntimeError, StrategyErrorKind};
 use super::PluginInfo;
 use crate::profile::{self, Config, Profile, Value};
-use crate::report::{Estimate, Proposal, Report};
+use crate::report::{terminal, Estimate, Proposal, Report};
 
 /// The profile as the guest sees it, with history and request data in the
 /// contract's flat, indexed form (see the WIT `history` record for why).
@@ -333,90 +335,75 @@ impl OutputSize for wit::Report {
     }
 }
 
-fn invalid(why: impl Into<String>) -> RuntimeError {
-    RuntimeError::InvalidOutput { why: why.into() }
-}
-
-fn value_from_wit(v: wit::Value) -> Result<Value, RuntimeError> {
-    Ok(match v {
-        wit::Value::Real(x) if x.is_finite() => Value::Real(x),
-        wit::Value::Real(x) => return Err(invalid(format!("a knob value is not finite ({x})"))),
+fn value_from_wit(v: wit::Value) -> Value {
+    match v {
+        wit::Value::Real(x) => Value::Real(x),
         wit::Value::Integer(i) => Value::Integer(i),
         wit::Value::Choice(s) => Value::Choice(s),
         wit::Value::Flag(b) => Value::Flag(b),
-    })
+    }
 }
 
-pub fn config_from_wit(c: Vec<wit::Assignment>) -> Result<Config, RuntimeError> {
-    c.into_iter()
-        .map(|a| Ok((a.name, value_from_wit(a.value)?)))
-        .collect()
+/// A configuration as the host's type, unchecked (see the module docs).
+pub fn config_from_wit(c: Vec<wit::Assignment>) -> Config {
+    c.into_iter().map(|a| (a.name, value_from_wit(a.value))).collect()
 }
 
-pub fn report_from_wit(r: wit::Report) -> Result<Report, RuntimeError> {
-    let proposals = r
-        .proposals
-        .into_iter()
-        .map(|p| {
-            let predicted = p
-                .predicted
-                .into_iter()
-                .map(|e| {
-                    if ![e.value, e.low, e.high].iter().all(|x| x.is_finite()) {
-                        return Err(invalid(format!("estimate of `{}` is not finite", e.metric)));
-                    }
-                    if !(e.low <= e.value && e.value <= e.high) {
-                        return Err(invalid(format!(
-                            "estimate of `{}` has value {} outside its interval [{}, {}]",
-                            e.metric, e.value, e.low, e.high
-                        )));
-                    }
-                    Ok(Estimate {
+/// A report as the host's type, unchecked (see the module docs).
+pub fn report_from_wit(r: wit::Report) -> Report {
+    Report {
+        proposals: r
+            .proposals
+            .into_iter()
+            .map(|p| Proposal {
+                title: p.title,
+                config: config_from_wit(p.config),
+                predicted: p
+                    .predicted
+                    .into_iter()
+                    .map(|e| Estimate {
                         metric: e.metric,
                         value: e.value,
                         low: e.low,
                         high: e.high,
                     })
-                })
-                .collect::<Result<_, _>>()?;
-            Ok(Proposal {
-                title: p.title,
-                config: config_from_wit(p.config)?,
-                predicted,
+                    .collect(),
                 rationale: p.rationale,
             })
-        })
-        .collect::<Result<_, RuntimeError>>()?;
-    Ok(Report {
-        proposals,
+            .collect(),
         notes: r.notes,
-    })
+    }
 }
 
+/// Longest strategy error message kept; the rest is cut with a marker.
+const MAX_ERROR_BYTES: usize = 4096;
+
+/// The error a strategy returned on purpose. Its message is plugin text
+/// headed for a terminal and a problem+json `detail`: escaped
+/// (`report::terminal`) and cut at [`MAX_ERROR_BYTES`].
 pub fn strategy_error(e: wit::Error) -> RuntimeError {
     let (kind, message) = match e {
         wit::Error::InvalidInput(m) => (StrategyErrorKind::InvalidInput, m),
         wit::Error::Unsupported(m) => (StrategyErrorKind::Unsupported, m),
         wit::Error::Failed(m) => (StrategyErrorKind::Failed, m),
     };
+    let message = if message.len() > MAX_ERROR_BYTES {
+        let cut = message.floor_char_boundary(MAX_ERROR_BYTES);
+        format!(
+            "{}… [{} bytes cut]",
+            terminal::escape(&message[..cut]),
+            message.len() - cut
+        )
+    } else {
+        terminal::escape(&message).into_owned()
+    };
     RuntimeError::Strategy { kind, message }
 }
 
-pub fn info_from_wit(i: wit::PluginInfo) -> Result<PluginInfo, RuntimeError> {
-    if i.name.trim().is_empty() || i.name.len() > 64 {
-        return Err(invalid("plugin name must be 1 to 64 characters"));
-    }
-    if !i
-        .name
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-    {
-        return Err(invalid(format!(
-            "plugin name `{}` may only use ASCII letters, digits, `-` and `_`",
-            i.name
-        )));
-    }
-    Ok(PluginInfo {
+/// What a plugin says about itself as the host's type, unchecked (see
+/// `runtime::validate::info`).
+pub fn info_from_wit(i: wit::PluginInfo) -> PluginInfo {
+    PluginInfo {
         name: i.name,
         version: i.version,
         kinds: i
@@ -433,15 +420,13 @@ pub fn info_from_wit(i: wit::PluginInfo) -> Result<PluginInfo, RuntimeError> {
         options: i
             .options
             .into_iter()
-            .map(|o| {
-                Ok(super::OptionSpec {
-                    name: o.name,
-                    summary: o.summary,
-                    default: value_from_wit(o.default)?,
-                })
+            .map(|o| super::OptionSpec {
+                name: o.name,
+                summary: o.summary,
+                default: value_from_wit(o.default),
             })
-            .collect::<Result<_, RuntimeError>>()?,
-    })
+            .collect(),
+    }
 }
 
 #[cfg(test)]
@@ -516,6 +501,20 @@ mod tests {
         assert_eq!(h.metrics[1], 0.5);
         assert_eq!(h.metrics[2], 7.0);
         assert!(h.metrics[3].is_nan());
+    }
+
+    #[test]
+    fn strategy_error_messages_are_escaped_and_cut() {
+        let error = strategy_error(wit::Error::Failed(format!("red \x1b[31m{}", "x".repeat(10_000))));
+        let RuntimeError::Strategy { kind, message } = error else {
+            panic!("a strategy error")
+        };
+        assert_eq!(kind, StrategyErrorKind::Failed);
+        assert!(message.starts_with("red \\u{1b}[31mxxx"), "{message}");
+        assert!(
+            message.ends_with("bytes cut]") && message.len() < 4200,
+            "{message}"
+        );
     }
 
     #[test]

@@ -12,12 +12,15 @@
 
 use super::super::bindings::wit;
 use super::{self as convert, TrialRef};
-use crate::profile::{Profile, TrialState};
+use crate::profile::{Param, Profile, TrialState};
 
 /// The WIT profile a study's asks send, with the history as of the last
 /// [`StudyInput::update`]. Made for one profile: give it that one only.
 pub struct StudyInput {
     input: wit::Profile,
+    /// The profile's search space in the host's model, which the strategy's
+    /// suggestions are validated against (`runtime::validate`).
+    space: Vec<Param>,
     /// What each trial given to the last update was, in order.
     seen: Vec<Seen>,
     /// Scratch space for encoding one row.
@@ -43,6 +46,7 @@ impl StudyInput {
     pub fn new(profile: &Profile) -> Self {
         StudyInput {
             input: convert::profile_with_history(profile, &[]),
+            space: profile.space.clone(),
             seen: Vec::new(),
             row: Vec::with_capacity(profile.space.len()),
             rebuilds: 0,
@@ -52,6 +56,11 @@ impl StudyInput {
     /// The input, for `suggest`.
     pub(crate) fn wit(&self) -> &wit::Profile {
         &self.input
+    }
+
+    /// The search space the input was made for, to validate suggestions.
+    pub(crate) fn space(&self) -> &[Param] {
+        &self.space
     }
 
     /// Makes the history `trials` (in order, each read through `view`):
