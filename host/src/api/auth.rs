@@ -3,7 +3,7 @@
 //! `/metrics` never need one).
 
 use axum::extract::{Request, State};
-use axum::http::{header, Method};
+use axum::http::{header, HeaderMap, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use std::sync::Arc;
@@ -27,6 +27,16 @@ pub fn token_matches(tokens: &[String], given: &str) -> bool {
     found
 }
 
+/// The token of `Authorization: Bearer TOKEN`: the scheme in any case
+/// (RFC 9110 §11.1: `bearer`, `BEARER`), then one or more spaces, then the
+/// token.
+pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    let token = token.trim_start_matches(' ');
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
 /// Middleware: checks the bearer token on writes (and on reads unless
 /// they are open). Without configured tokens (loopback only, see
 /// `serve`) everything is allowed.
@@ -37,12 +47,7 @@ pub async fn require_token(State(state): State<Arc<AppState>>, request: Request,
     if state.tokens.is_empty() || (!write && (state.open_reads || probe)) {
         return next.run(request).await;
     }
-    let given = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
-    match given {
+    match bearer_token(request.headers()) {
         Some(token) if token_matches(&state.tokens, token) => next.run(request).await,
         Some(_) => Problem::unauthorized("the bearer token is not one this server accepts").into_response(),
         None => Problem::unauthorized(if write {
@@ -67,5 +72,22 @@ mod tests {
         assert!(!token_matches(&tokens, "s3cret-tokenX"));
         assert!(!token_matches(&tokens, ""));
         assert!(!token_matches(&[], "anything"));
+    }
+
+    #[test]
+    fn the_bearer_scheme_is_case_insensitive() {
+        use axum::http::HeaderValue;
+        let token = |value: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(header::AUTHORIZATION, HeaderValue::from_str(value).unwrap());
+            bearer_token(&headers).map(str::to_string)
+        };
+        for value in ["Bearer t0k", "bearer t0k", "BEARER t0k", "Bearer   t0k"] {
+            assert_eq!(token(value).as_deref(), Some("t0k"), "{value}");
+        }
+        for value in ["Basic t0k", "Bearert0k", "Bearer", "Bearer ", "t0k"] {
+            assert_eq!(token(value), None, "{value}");
+        }
+        assert_eq!(bearer_token(&HeaderMap::new()), None);
     }
 }

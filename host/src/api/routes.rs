@@ -526,11 +526,7 @@ pub async fn install_plugin(
     headers: axum::http::HeaderMap,
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<JsonValue>), Problem> {
-    let given = headers
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or_default();
+    let given = super::auth::bearer_token(&headers).unwrap_or_default();
     if state.admin_tokens.is_empty() {
         return Err(Problem::new(
             StatusCode::FORBIDDEN,

@@ -164,22 +164,33 @@ pub struct ServeArgs {
     timeout_s: u64,
 }
 
-/// Tokens and admin tokens from `--token-file` (one per line; `admin
-/// TOKEN` for an admin token; `#` comments), `AIOPT_TOKEN` and
-/// `AIOPT_ADMIN_TOKEN`.
+/// Tokens and admin tokens from `--token-file`, `AIOPT_TOKEN` and
+/// `AIOPT_ADMIN_TOKEN`. A line of the file is `TOKEN`, or `admin TOKEN`
+/// for an admin token (words split at any whitespace); blank lines and `#`
+/// comments are skipped. Any other line (`admin` alone, which once became
+/// the token `admin`; more than two words) stops the start-up with the
+/// file and line, and without the line's text, which may hold a secret.
 fn tokens(args: &ServeArgs) -> anyhow::Result<(Vec<String>, Vec<String>)> {
     let (mut tokens, mut admin) = (Vec::new(), Vec::new());
     if let Some(file) = &args.token_file {
         let text = std::fs::read_to_string(file)
             .map_err(|e| anyhow::anyhow!("cannot read token file {}: {e}", file.display()))?;
-        for line in text
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        {
-            match line.strip_prefix("admin ") {
-                Some(token) => admin.push(token.trim().to_string()),
-                None => tokens.push(line.to_string()),
+        for (index, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let at = format!("{}:{}", file.display(), index + 1);
+            match line.split_whitespace().collect::<Vec<_>>()[..] {
+                ["admin"] => {
+                    anyhow::bail!("{at}: `admin` alone is no token: write `admin TOKEN` for an admin token")
+                }
+                ["admin", token] => admin.push(token.to_string()),
+                [token] => tokens.push(token.to_string()),
+                ref words => anyhow::bail!(
+                    "{at}: expected `TOKEN` or `admin TOKEN`, found {} words (a token holds no spaces)",
+                    words.len()
+                ),
             }
         }
         if tokens.is_empty() && admin.is_empty() {

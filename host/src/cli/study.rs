@@ -208,6 +208,9 @@ pub fn run(db: &Path, data_dir: &Path, command: StudyCommand) -> anyhow::Result<
         } => {
             let study = store.study(&study)?;
             let profile = store.profile_by_id(study.profile_id)?.profile;
+            if evaluator == "command" {
+                exit_on_signal(&study.name)?;
+            }
             let evaluator: Box<dyn Evaluator + Sync> = match evaluator.as_str() {
                 "command" => Box::new(CommandEvaluator {
                     command: command
@@ -306,6 +309,47 @@ fn warm_start_trials(store: &Store, model: &str, from: Option<&str>) -> anyhow::
         .filter(|t| t.state == TrialState::Complete)
         .map(|t| (t.config, t.metrics))
         .collect())
+}
+
+/// On SIGINT or SIGTERM during `study run` with a command: kill the
+/// commands' process groups (see `evaluator::interrupt`), leave their
+/// trials running so that `--stale-after 0` resumes them, and exit with
+/// 128 + the signal's number (130, 143), as a shell reports such a death.
+/// The handlers are installed before this returns, so no signal in between
+/// gets the default action (which would leave the commands' processes to
+/// their watchdogs instead).
+#[cfg(unix)]
+fn exit_on_signal(study: &str) -> anyhow::Result<()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let (mut interrupt, mut terminate) = {
+        let _context = runtime.enter();
+        (signal(SignalKind::interrupt())?, signal(SignalKind::terminate())?)
+    };
+    let study = study.to_string();
+    std::thread::spawn(move || {
+        let (name, code) = runtime.block_on(async {
+            tokio::select! {
+                _ = interrupt.recv() => ("SIGINT", 130),
+                _ = terminate.recv() => ("SIGTERM", 143),
+            }
+        });
+        crate::evaluator::interrupt();
+        eprintln!(
+            "interrupted by {name}: the evaluator's processes are killed and the trials being measured \
+             stay running; `aiopt study run {study} --trials N --evaluator command --command ... \
+             --stale-after 0` measures them again first"
+        );
+        std::process::exit(code);
+    });
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn exit_on_signal(_study: &str) -> anyhow::Result<()> {
+    Ok(())
 }
 
 fn run_study(
