@@ -18,7 +18,11 @@ Commands:
   build-plugins   build every plugin and test fixture for wasm32-wasip2
                   (installs the target with rustup when missing)
   demo            build plugins and aiopt, then run aiopt on the bundled examples
-  test            build plugins, then fmt --check, clippy -D warnings and every test
+  test            build plugins, then fmt --check, clippy -D warnings and every test,
+                  then every fuzz target for 15 s (see fuzz)
+  fuzz [SECONDS]  build plugins; every fuzz target in fuzz/ for SECONDS each (default
+                  60) with cargo-fuzz (installed when missing), on the nightly
+                  toolchain if there is one; crashes go to target/fuzz/artifacts/
   bench           build plugins, then run the runtime and data benchmarks
   bench-tuning    build plugins; aiopt TPE against Optuna (venv in target/bench-venv):
                   time per suggest, sample efficiency, hypervolume
@@ -38,6 +42,16 @@ fn main() -> Result<()> {
         "build-plugins" => build_plugins(&root)?,
         "demo" => demo(&root)?,
         "test" => test(&root)?,
+        "fuzz" => {
+            let seconds = match std::env::args().nth(2) {
+                Some(text) => text
+                    .parse()
+                    .with_context(|| format!("`{text}` is not a number of seconds"))?,
+                None => FUZZ_SECONDS,
+            };
+            build_plugins(&root)?;
+            fuzz(&root, seconds)?;
+        }
         "bench" => bench(&root)?,
         "bench-tuning" => bench_tuning(&root)?,
         "bench-calibration" => bench_calibration(&root)?,
@@ -198,7 +212,8 @@ fn test(root: &Path) -> Result<()> {
     install_browser()?;
     run(cargo(root).args(["fmt", "--all", "--check"]))?;
     run(cargo(root).args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))?;
-    run(cargo(root).args(["test", "--release", "--workspace"]))
+    run(cargo(root).args(["test", "--release", "--workspace"]))?;
+    fuzz(root, FUZZ_SECONDS_IN_TEST)
 }
 
 /// Debian's Chromium and chromedriver, for the dashboard's browser tests:
@@ -347,4 +362,257 @@ fn medians(path: &Path) -> Result<Vec<(u64, f64)>> {
         bail!("no (trials, median_ms) rows in {}", path.display());
     }
     Ok(rows)
+}
+
+/// Seconds per fuzz target for `cargo xtask fuzz` without an argument.
+const FUZZ_SECONDS: u64 = 60;
+/// Seconds per fuzz target at the end of `cargo xtask test`: a smoke run
+/// (the seeds and a first round of mutations), so a target that no longer
+/// builds or crashes on its seeds fails the tests.
+const FUZZ_SECONDS_IN_TEST: u64 = 15;
+/// The targets in fuzz/fuzz_targets/, in the order they run.
+const FUZZ_TARGETS: [&str; 3] = ["profile_toml", "data_tables", "api_bodies"];
+const EXAMPLES: [&str; 4] = [
+    "code-review",
+    "doc-generator",
+    "multimodal-search",
+    "semantic-search",
+];
+
+/// Runs every fuzz target for `seconds` each; a crash fails the task and
+/// leaves its input in `target/fuzz/artifacts/TARGET/`.
+///
+/// The build is separate from the workspace's (coverage instrumentation,
+/// its own target dir `target/fuzz`), and rebuilds wasmtime, which the
+/// host links. No sanitizer: the code under test is safe Rust (TOML, CSV,
+/// JSON and HTTP parsing), whose failures are panics, hangs and runaway
+/// memory, which libFuzzer catches without one; AddressSanitizer would
+/// need the nightly toolchain and slow the build and every execution. 16
+/// codegen units instead of cargo-fuzz's 1: a faster build (cargo-fuzz's
+/// own advice) for somewhat slower executions.
+fn fuzz(root: &Path, seconds: u64) -> Result<()> {
+    let cargo_fuzz_present = fuzz_cargo()
+        .args(["fuzz", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !cargo_fuzz_present {
+        run(Command::new("cargo").args(["install", "cargo-fuzz", "--locked"]))?;
+    }
+    let out = root.join("target/fuzz");
+    let seeds = out.join("seeds");
+    write_seeds(root, &seeds)?;
+    let scratch = out.join("scratch");
+    let _ = std::fs::remove_dir_all(&scratch);
+    std::fs::create_dir_all(&scratch)?;
+    let started = Instant::now();
+    let mut build = fuzz_cargo();
+    build
+        .args(["fuzz", "build", "--fuzz-dir", "fuzz", "--target-dir"])
+        .arg(&out)
+        .args(["--sanitizer", "none", "--codegen-units", "16"]);
+    run(&mut build)?;
+    eprintln!(
+        "xtask fuzz: targets built in {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
+    // The binaries themselves rather than `cargo fuzz run`, which would
+    // check (and maybe redo) the build before each target.
+    let host = Command::new("rustc")
+        .arg("-vV")
+        .output()
+        .context("cannot run rustc -vV")?;
+    let host = String::from_utf8_lossy(&host.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("host: ").map(str::to_string))
+        .context("rustc -vV names no host")?;
+    let binaries = out.join(host).join("release");
+    for target in FUZZ_TARGETS {
+        let corpus = out.join("corpus").join(target);
+        let artifacts = out.join("artifacts").join(target);
+        std::fs::create_dir_all(&corpus)?;
+        std::fs::create_dir_all(&artifacts)?;
+        let binary = binaries.join(target);
+        run(Command::new(&binary)
+            .current_dir(root)
+            .arg(&corpus)
+            .arg(seeds.join(target))
+            .arg(format!("-max_total_time={seconds}"))
+            .arg(format!("-artifact_prefix={}/", artifacts.display()))
+            // One input may take a while (a strategy call under
+            // instrumentation) but never a minute.
+            .arg("-timeout=60")
+            .arg("-max_len=16384")
+            .arg("-print_final_stats=1")
+            .env("AIOPT_FUZZ_SCRATCH", &scratch))
+        .with_context(|| {
+            format!(
+                "fuzz target {target} failed: its input is in {}; reproduce with `{} FILE`",
+                artifacts.display(),
+                binary.display()
+            )
+        })?;
+    }
+    Ok(())
+}
+
+/// `cargo +nightly` through rustup's proxy (not `$CARGO`, which is the
+/// toolchain xtask runs on) when a nightly toolchain is installed, else
+/// plain `cargo`: without a sanitizer cargo-fuzz needs no nightly feature,
+/// and a new machine has only the stable toolchain. With the plugins'
+/// folder for the host's build script.
+fn fuzz_cargo() -> Command {
+    let nightly = Command::new("rustup")
+        .args(["toolchain", "list"])
+        .output()
+        .is_ok_and(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .any(|l| l.starts_with("nightly"))
+        });
+    let mut cmd = Command::new("cargo");
+    if nightly {
+        cmd.arg("+nightly").env_remove("RUSTUP_TOOLCHAIN");
+    }
+    let root = workspace_root();
+    cmd.current_dir(&root).env("AIOPT_PLUGIN_DIR", plugin_dir(&root));
+    cmd
+}
+
+/// Seed inputs made from the bundled examples, so each target starts from
+/// inputs that parse (each target's first byte picks what the rest is).
+fn write_seeds(root: &Path, seeds: &Path) -> Result<()> {
+    let _ = std::fs::remove_dir_all(seeds);
+    let examples = root.join("examples");
+    let read = |example: &str, file: &str| std::fs::read_to_string(examples.join(example).join(file)).ok();
+    let mut inputs: Vec<(&str, String, Vec<u8>)> = Vec::new();
+    let mut seed = |target: &'static str, name: String, selector: u8, body: &[u8]| {
+        let mut bytes = vec![selector];
+        bytes.extend_from_slice(body);
+        inputs.push((target, name, bytes));
+    };
+    for (i, example) in EXAMPLES.iter().enumerate() {
+        let i = i as u8;
+        let profile =
+            read(example, "profile.toml").with_context(|| format!("examples/{example}/profile.toml"))?;
+        seed("profile_toml", format!("{example}.toml"), i, profile.as_bytes());
+        for (kind, file) in [(0u8, "observations.csv"), (1, "requests.csv")] {
+            let Some(text) = read(example, file) else { continue };
+            let rows = head_lines(&text, 40);
+            seed(
+                "data_tables",
+                format!("{example}-{file}"),
+                i | kind << 2,
+                rows.as_bytes(),
+            );
+            let jsonl = csv_to_json_lines(&rows);
+            // Bit 3: JSON Lines; bit 4: as an upload.
+            for (way, suffix) in [(0u8, ""), (16, "-upload")] {
+                seed(
+                    "data_tables",
+                    format!("{example}-{file}{suffix}"),
+                    i | kind << 2 | way,
+                    rows.as_bytes(),
+                );
+                seed(
+                    "data_tables",
+                    format!("{example}-{file}{suffix}.jsonl"),
+                    i | kind << 2 | 8 | way,
+                    jsonl.as_bytes(),
+                );
+            }
+        }
+    }
+    // The API: (route index as in fuzz_targets/api_bodies.rs, body).
+    let search = read("semantic-search", "profile.toml").context("examples/semantic-search")?;
+    let observations = head_lines(
+        &read("semantic-search", "observations.csv").unwrap_or_default(),
+        20,
+    );
+    let upload = format!(
+        r#"{{"toml": {}, "files": {{"observations.csv": {}}}}}"#,
+        json_string(&search),
+        json_string(&observations)
+    );
+    let bodies: &[(u8, &str)] = &[
+        (0, &upload),
+        (1, &search),
+        (2, r#"{"model": "semantic-search", "type": "performance"}"#),
+        (2, r#"{"model": "code-review", "type": "cost", "seed": 3}"#),
+        (3, r#"{"config": {"m": 24, "ef_search": 80}}"#),
+        (3, r#"{"proposal": "1.1"}"#),
+        (
+            4,
+            r#"{"model": "semantic-search", "strategy": "random", "name": "t", "seed": 1}"#,
+        ),
+        (5, r#"{"count": 2, "stale_after_s": 0}"#),
+        (
+            6,
+            r#"{"trial": 0, "metrics": {"recall_at_10": 0.99, "latency_p95_ms": 0.2}}"#,
+        ),
+        (6, r#"{"trial": 1, "failed": "out of memory"}"#),
+        (6, r#"{"trial": 2, "pruned": true}"#),
+        (7, r#"{"strategy": "cost", "seed": 1}"#),
+        (8, "{}"),
+        (9, r#"{"seed": 2}"#),
+        (10, r#"{"strategy": "random"}"#),
+    ];
+    for (n, (route, body)) in bodies.iter().enumerate() {
+        seed("api_bodies", format!("route{route}-{n}"), *route, body.as_bytes());
+    }
+    for (target, name, bytes) in inputs {
+        let dir = seeds.join(target);
+        std::fs::create_dir_all(&dir)?;
+        std::fs::write(dir.join(name), bytes)?;
+    }
+    Ok(())
+}
+
+/// The first `n` lines of `text`, each ending in a newline.
+fn head_lines(text: &str, n: usize) -> String {
+    text.lines().take(n).map(|l| format!("{l}\n")).collect()
+}
+
+/// Simple CSV (no quoted cells) as JSON Lines under its header; numbers
+/// stay numbers. Rows with quotes are left out: seeds need not be complete.
+fn csv_to_json_lines(csv: &str) -> String {
+    let mut lines = csv.lines();
+    let Some(header) = lines.next() else {
+        return String::new();
+    };
+    let names: Vec<&str> = header.split(',').collect();
+    let mut out = String::new();
+    for line in lines.filter(|l| !l.contains('"')) {
+        let cells: Vec<String> = names
+            .iter()
+            .zip(line.split(','))
+            .map(|(name, cell)| {
+                let value = if cell.parse::<f64>().is_ok() {
+                    cell.to_string()
+                } else {
+                    json_string(cell)
+                };
+                format!("{}: {value}", json_string(name))
+            })
+            .collect();
+        out.push_str(&format!("{{{}}}\n", cells.join(", ")));
+    }
+    out
+}
+
+/// `text` as a JSON string literal.
+fn json_string(text: &str) -> String {
+    let mut out = String::from("\"");
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }
