@@ -7,6 +7,7 @@
 mod api;
 mod browser;
 mod cli;
+mod deadlines;
 mod dashboard;
 mod evaluator;
 mod http;

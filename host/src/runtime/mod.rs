@@ -8,6 +8,7 @@
 
 mod bindings;
 mod cache;
+mod clock;
 pub mod contract;
 mod convert;
 pub use convert::{StudyInput, TrialRef};
@@ -116,11 +117,12 @@ pub struct Runtime {
     engine: Engine,
     linker: Linker<CallState>,
     cache: cache::ArtifactCache,
-    ticker: EpochTicker,
+    _ticker: EpochTicker,
     pooling: bool,
 }
 
-/// Epoch ticks per second; timeouts have this granularity.
+/// How often the engine's epoch advances: each running call checks its
+/// deadline this often.
 const TICK: Duration = Duration::from_millis(1);
 
 impl Runtime {
@@ -136,11 +138,7 @@ impl Runtime {
                 false,
             ),
         };
-        let mut linker = Linker::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_sync(&mut linker)
-            .and_then(|()| {
-                PluginBindings::add_to_linker::<_, wasmtime::component::HasSelf<_>>(&mut linker, |s| s)
-            })
+        let linker = link(&engine)
             .map_err(|e| RuntimeError::Internal(format!("cannot link host functions: {e:#}")))?;
         let cache = cache::ArtifactCache::new(&engine, cache_dir);
         let ticker = EpochTicker::start(engine.clone());
@@ -148,7 +146,7 @@ impl Runtime {
             engine,
             linker,
             cache,
-            ticker,
+            _ticker: ticker,
             pooling,
         })
     }
@@ -325,15 +323,36 @@ impl Runtime {
         finish: impl FnOnce(W) -> Result<T, RuntimeError>,
     ) -> Result<Called<T>, CallFailure> {
         let started = Instant::now();
-        let state = CallState::new(seed, limits.memory_bytes, limits.log_lines, limits.log_bytes);
+        let state = CallState::new(seed, limits);
+        let clock = Arc::clone(&state.clock);
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.memory);
         let fuel = limits.fuel.unwrap_or(u64::MAX);
+        // Every tick the guest runs, the deadline is checked against the
+        // real clock (tick counts drift behind it when the ticker thread
+        // waits for a core) and against the guest's virtual clock (a wait
+        // that carried it past the timeout).
+        let deadline = started + limits.timeout;
+        let time_is_up = move || clock.overran() || Instant::now() >= deadline;
+        let is_up = time_is_up.clone();
+        store.epoch_deadline_callback(move |_| {
+            Ok(if is_up() {
+                wasmtime::UpdateDeadline::Interrupt
+            } else {
+                wasmtime::UpdateDeadline::Continue(1)
+            })
+        });
+        store.set_epoch_deadline(1);
         let result = store.set_fuel(fuel).and_then(|()| {
-            store.set_epoch_deadline(self.ticker.ticks_for(limits.timeout));
             let instance = plugin.pre.instantiate(&mut store)?;
             invoke(&instance, &mut store)
         });
+        // A call that returned after overrunning its deadline (within the
+        // tick before the callback ran) timed out all the same.
+        let result = match result {
+            Ok(_) if time_is_up() => Err(wasmtime::Error::from(Trap::Interrupt)),
+            other => other,
+        };
         let fuel_used = fuel - store.get_fuel().unwrap_or(0);
         let stderr_tail = store.data_mut().drain_stdio();
         let wall_time = started.elapsed();
@@ -353,6 +372,19 @@ impl Runtime {
             Err(error) => Err(CallFailure { error, usage, logs }),
         }
     }
+}
+
+/// WASI 0.2 (which even a pure guest imports) with the monotonic clock
+/// replaced by the call's virtual clock, and the plugin's host interface.
+fn link(engine: &Engine) -> wasmtime::Result<Linker<CallState>> {
+    use wasmtime::component::HasSelf;
+    let mut linker = Linker::new(engine);
+    wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
+    linker.allow_shadowing(true);
+    wasmtime_wasi::p2::bindings::clocks::monotonic_clock::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
+    linker.allow_shadowing(false);
+    PluginBindings::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
+    Ok(linker)
 }
 
 fn engine_config(pooling: bool) -> wasmtime::Config {
@@ -509,8 +541,9 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// A background thread that advances the engine's epoch every [`TICK`],
-/// giving each call a wall-clock deadline without per-call threads.
+/// A background thread that advances the engine's epoch every [`TICK`], so
+/// that each running call checks its deadline (see [`Runtime::call`])
+/// without a thread of its own.
 struct EpochTicker {
     stop: Arc<AtomicBool>,
 }
@@ -529,10 +562,6 @@ impl EpochTicker {
             })
             .expect("spawning the epoch thread");
         EpochTicker { stop }
-    }
-
-    fn ticks_for(&self, timeout: Duration) -> u64 {
-        (timeout.as_micros() / TICK.as_micros()).max(1) as u64 + 1
     }
 }
 

@@ -4,17 +4,23 @@
 //! call never poisons the next one. The WASI context denies everything by
 //! default and replaces the clocks and random sources with deterministic ones
 //! derived from the call's seed: the same input and seed give byte-identical
-//! output.
+//! output. The monotonic clock is virtual (see [`super::clock`]): no guest
+//! wait blocks in real time.
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use wasmtime::component::ResourceTable;
+use wasmtime::component::{Resource, ResourceTable};
 use wasmtime::ResourceLimiter;
+use wasmtime_wasi::p2::bindings::clocks::monotonic_clock;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::p2::DynPollable;
 use wasmtime_wasi::random::Deterministic;
-use wasmtime_wasi::{HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+use wasmtime_wasi::{HostWallClock, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 use super::bindings;
+use super::clock::{GuestClock, VirtualClock, VirtualTimer, TICK_PER_READING_NS};
+use super::limits::Limits;
 use super::logs::{LogBuffer, LogLevel, LogSource};
 
 /// How much of stdout/stderr is captured per call. The tail is shown when a
@@ -27,12 +33,15 @@ pub struct CallState {
     table: ResourceTable,
     pub memory: MemoryGuard,
     pub logs: LogBuffer,
+    /// The guest's monotonic clock; its budget is the call's timeout.
+    pub clock: Arc<VirtualClock>,
     stdout: MemoryOutputPipe,
     stderr: MemoryOutputPipe,
 }
 
 impl CallState {
-    pub fn new(seed: u64, memory_limit: u64, log_lines: usize, log_bytes: usize) -> Self {
+    pub fn new(seed: u64, limits: &Limits) -> Self {
+        let clock = VirtualClock::new(limits.timeout);
         let stdout = MemoryOutputPipe::new(STDIO_CAPACITY);
         let stderr = MemoryOutputPipe::new(STDIO_CAPACITY);
         let wasi = WasiCtxBuilder::new()
@@ -45,13 +54,14 @@ impl CallState {
             .insecure_random(Deterministic::new(seeded_bytes(seed, 0x1ec0_7e01)))
             .insecure_random_seed(u128::from(splitmix(seed ^ 0x5eed)) << 64 | u128::from(splitmix(seed)))
             .wall_clock(FixedWallClock::from_seed(seed))
-            .monotonic_clock(SteppingClock::default())
+            .monotonic_clock(GuestClock(Arc::clone(&clock)))
             .build();
         CallState {
             wasi,
             table: ResourceTable::new(),
-            memory: MemoryGuard::new(memory_limit),
-            logs: LogBuffer::new(log_lines, log_bytes),
+            memory: MemoryGuard::new(limits.memory_bytes),
+            logs: LogBuffer::new(limits.log_lines, limits.log_bytes),
+            clock,
             stdout,
             stderr,
         }
@@ -107,6 +117,37 @@ impl bindings::aiopt::strategy::host::Host for CallState {
 }
 
 impl bindings::aiopt::strategy::types::Host for CallState {}
+
+/// `wasi:clocks/monotonic-clock` on the call's [`VirtualClock`], linked in
+/// place of wasmtime-wasi's (whose timers are real sleeps).
+impl monotonic_clock::Host for CallState {
+    fn now(&mut self) -> wasmtime::Result<u64> {
+        Ok(self.clock.read())
+    }
+
+    fn resolution(&mut self) -> wasmtime::Result<u64> {
+        Ok(TICK_PER_READING_NS)
+    }
+
+    fn subscribe_instant(&mut self, when: u64) -> wasmtime::Result<Resource<DynPollable>> {
+        self.timer(when)
+    }
+
+    fn subscribe_duration(&mut self, duration: u64) -> wasmtime::Result<Resource<DynPollable>> {
+        let at = self.clock.after(duration);
+        self.timer(at)
+    }
+}
+
+impl CallState {
+    fn timer(&mut self, at_ns: u64) -> wasmtime::Result<Resource<DynPollable>> {
+        let timer = self.table.push(VirtualTimer {
+            clock: Arc::clone(&self.clock),
+            at_ns,
+        })?;
+        wasmtime_wasi::p2::subscribe(&mut self.table, timer)
+    }
+}
 
 /// Enforces the memory limit across all of a plugin's linear memories and
 /// remembers a refusal, so that the guest's resulting abort is reported as
@@ -176,20 +217,6 @@ impl HostWallClock for FixedWallClock {
     }
     fn now(&self) -> Duration {
         self.0
-    }
-}
-
-/// A monotonic clock that advances one microsecond per reading, so guest
-/// code that waits for time to pass still terminates, deterministically.
-#[derive(Default)]
-struct SteppingClock(std::sync::atomic::AtomicU64);
-
-impl HostMonotonicClock for SteppingClock {
-    fn resolution(&self) -> u64 {
-        1_000
-    }
-    fn now(&self) -> u64 {
-        self.0.fetch_add(1_000, std::sync::atomic::Ordering::Relaxed)
     }
 }
 
