@@ -1,6 +1,9 @@
 //! HTTP API benchmark (`cargo xtask bench-api`): ask+tell pairs per second
 //! and their latency through the real `aiopt serve` on 127.0.0.1, at 1, 8
-//! and 32 concurrent clients.
+//! and 32 concurrent clients; then a mixed load of 32 clients (ask/tell
+//! beside benchmarks, recommendations, cost optimizations and
+//! configuration changes of the code-review example), with every answer
+//! counted per endpoint by status.
 //!
 //! Each client keeps one connection alive and loops: ask one trial, tell
 //! it. A pair is counted when the tell's 200 arrives, so every counted
@@ -60,8 +63,13 @@ impl Connection {
 
     /// POSTs JSON and returns (status, body).
     fn post(&mut self, path: &str, body: &str) -> (u16, String) {
+        self.send("POST", path, body)
+    }
+
+    /// `method path` with a JSON body (empty: none); returns (status, body).
+    fn send(&mut self, method: &str, path: &str, body: &str) -> (u16, String) {
         let request = format!(
-            "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
             body.len()
         );
         self.writer.write_all(request.as_bytes()).expect("send");
@@ -158,9 +166,160 @@ fn main() {
             "clients": clients, "pairs_per_second": pairs_per_s, "p50_ms": p50, "p99_ms": p99, "pairs": pairs,
         }));
     }
+    let mixed = mixed_load(root, port, &mut setup);
     let out = root.join("target/bench-api.json");
-    std::fs::write(&out, serde_json::to_string_pretty(&rows).expect("json")).expect("write");
+    let doc = serde_json::json!({ "ask_tell": rows, "mixed": mixed });
+    std::fs::write(&out, serde_json::to_string_pretty(&doc).expect("json")).expect("write");
     println!("wrote {}", out.display());
+}
+
+/// Clients of the mixed load that loop on ask/tell; the rest cycle over
+/// [`MIXED_ROUTES`], two each.
+const MIXED_ASK_TELL_CLIENTS: usize = 24;
+
+/// The other endpoints of the mixed load: (label, method, path, body).
+const MIXED_ROUTES: [(&str, &str, &str, &str); 4] = [
+    (
+        "GET /benchmark",
+        "GET",
+        "/api/v1/benchmark?profile=code-review",
+        "",
+    ),
+    (
+        "GET /recommendations",
+        "GET",
+        "/api/v1/recommendations?profile=code-review",
+        "",
+    ),
+    (
+        "POST /cost-reduction",
+        "POST",
+        "/api/v1/cost-reduction/code-review",
+        "",
+    ),
+    (
+        "PUT /config",
+        "PUT",
+        "/api/v1/config/code-review",
+        r#"{"config":{"model":"FuseChat-Llama-3.1-8B-Instruct"}}"#,
+    ),
+];
+
+/// Answers of one endpoint in the mixed load.
+#[derive(Default)]
+struct Answers {
+    latencies: Vec<Duration>,
+    ok: usize,
+    busy: usize,
+    other: usize,
+}
+
+/// 32 clients at once for [`LEVEL_SECONDS`]: [`MIXED_ASK_TELL_CLIENTS`] on
+/// ask/tell, the others on [`MIXED_ROUTES`]. Prints and returns every
+/// endpoint's answers by status (2xx, 503, other) with p50/p99.
+fn mixed_load(root: &Path, port: u16, setup: &mut Connection) -> serde_json::Value {
+    let dir = root.join("examples/code-review");
+    let read = |name: &str| std::fs::read_to_string(dir.join(name)).expect("example file");
+    let upload = serde_json::json!({
+        "toml": read("profile.toml"),
+        "files": { "observations.csv": read("observations.csv"), "requests.csv": read("requests.csv") },
+    });
+    assert_eq!(setup.post("/api/v1/profiles", &upload.to_string()).0, 201);
+    let created = setup.post(
+        "/api/v1/studies",
+        &serde_json::json!({ "model": "bench-api", "name": "mixed", "strategy": "random" }).to_string(),
+    );
+    assert_eq!(created.0, 201, "{}", created.1);
+    let stop = Arc::new(AtomicBool::new(false));
+    let measuring = Arc::new(AtomicBool::new(false));
+    let others = MIXED_ROUTES.len() * 2;
+    let handles: Vec<_> = (0..MIXED_ASK_TELL_CLIENTS + others)
+        .map(|i| {
+            let (stop, measuring) = (Arc::clone(&stop), Arc::clone(&measuring));
+            std::thread::spawn(move || {
+                let mut conn = Connection::open(port);
+                let mut answers: Vec<(&'static str, u16, Duration)> = Vec::new();
+                while !stop.load(Ordering::Relaxed) {
+                    let mut record = |label, status, started: Instant| {
+                        if measuring.load(Ordering::Relaxed) {
+                            answers.push((label, status, started.elapsed()));
+                        }
+                    };
+                    if i < MIXED_ASK_TELL_CLIENTS {
+                        let started = Instant::now();
+                        let (status, body) = conn.post("/api/v1/studies/mixed/ask", "{}");
+                        record("POST /studies/{study}/ask", status, started);
+                        if status != 200 {
+                            continue;
+                        }
+                        let asked: serde_json::Value = serde_json::from_str(&body).expect("json");
+                        let trial = &asked[0];
+                        let x = trial["config"]["x"].as_f64().unwrap_or(0.5);
+                        let told = serde_json::json!({ "trial": trial["number"], "metrics": { "loss": (x - 0.3).abs() } });
+                        let started = Instant::now();
+                        let (status, _) = conn.post("/api/v1/studies/mixed/tell", &told.to_string());
+                        record("POST /studies/{study}/tell", status, started);
+                    } else {
+                        let (label, method, path, body) = MIXED_ROUTES[(i - MIXED_ASK_TELL_CLIENTS) / 2];
+                        let started = Instant::now();
+                        let (status, _) = conn.send(method, path, body);
+                        record(label, status, started);
+                    }
+                }
+                answers
+            })
+        })
+        .collect();
+    std::thread::sleep(WARM_UP);
+    measuring.store(true, Ordering::Relaxed);
+    std::thread::sleep(Duration::from_secs(LEVEL_SECONDS));
+    measuring.store(false, Ordering::Relaxed);
+    stop.store(true, Ordering::Relaxed);
+    let mut by_route: std::collections::BTreeMap<&str, Answers> = Default::default();
+    for h in handles {
+        for (label, status, took) in h.join().expect("client") {
+            let answers = by_route.entry(label).or_default();
+            answers.latencies.push(took);
+            match status {
+                200..=299 => answers.ok += 1,
+                503 => answers.busy += 1,
+                _ => answers.other += 1,
+            }
+        }
+    }
+    println!(
+        "\nmixed load: {} clients for {LEVEL_SECONDS} s ({MIXED_ASK_TELL_CLIENTS} on ask/tell, {others} on the \
+         code-review endpoints below)",
+        MIXED_ASK_TELL_CLIENTS + others
+    );
+    println!(
+        "{:<28} {:>8} {:>8} {:>8} {:>8} {:>10} {:>10}",
+        "endpoint", "answers", "2xx", "503", "other", "p50 ms", "p99 ms"
+    );
+    let mut rows = Vec::new();
+    for (label, mut answers) in by_route {
+        answers.latencies.sort();
+        let at = |q: f64| {
+            answers
+                .latencies
+                .get(((answers.latencies.len().max(1) - 1) as f64 * q) as usize)
+                .map_or(f64::NAN, |d| d.as_secs_f64() * 1e3)
+        };
+        let total = answers.latencies.len();
+        println!(
+            "{label:<28} {total:>8} {:>8} {:>8} {:>8} {:>10.2} {:>10.2}",
+            answers.ok,
+            answers.busy,
+            answers.other,
+            at(0.5),
+            at(0.99)
+        );
+        rows.push(serde_json::json!({
+            "endpoint": label, "answers": total, "ok": answers.ok, "busy_503": answers.busy,
+            "other_errors": answers.other, "p50_ms": at(0.5), "p99_ms": at(0.99),
+        }));
+    }
+    serde_json::Value::Array(rows)
 }
 
 /// Runs `clients` workers on `study`; returns pairs/s, p50 and p99 of a

@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::profile::{did_you_mean, Config, Profile, Value};
 use crate::report::{self, Report};
 use crate::runtime::registry::Registry;
-use crate::runtime::{Limits, Runtime, Usage};
+use crate::runtime::{Limits, Plugin, Runtime, Usage};
 use crate::store::{Change, ConfigVersion, Store};
 
 /// The built-in strategies `recommend_all` runs, in the order their
@@ -55,6 +55,7 @@ pub struct WrongKind {
 
 /// Runs `strategy`'s `recommend` on stored `model` and stores the report;
 /// with `kind`, the strategy must implement that optimization type.
+/// `strategy` is a plugin name or, on the command line, a path.
 pub fn recommend(
     store: &mut Store,
     runtime: &Runtime,
@@ -64,8 +65,34 @@ pub fn recommend(
     kind: Option<&str>,
     seed: u64,
 ) -> anyhow::Result<Recommended> {
-    let profile = store.profile(model)?.profile;
     let (plugin, _) = Registry::new(data_dir).resolve(runtime, strategy)?;
+    let computed = compute_recommend(store, runtime, &plugin, model, kind, seed)?;
+    save_recommend(store, computed)
+}
+
+/// A report computed by [`compute_recommend`], not stored yet.
+#[derive(Debug, Clone)]
+pub struct ComputedReport {
+    model: String,
+    profile: Profile,
+    strategy: String,
+    kind: String,
+    report: Report,
+    usage: Usage,
+}
+
+/// The read-only half of [`recommend`]: reads the model's profile and calls
+/// `plugin`'s `recommend` on it. No transaction is open during the call
+/// (a server stores the result on its database thread afterwards).
+pub fn compute_recommend(
+    store: &Store,
+    runtime: &Runtime,
+    plugin: &Plugin,
+    model: &str,
+    kind: Option<&str>,
+    seed: u64,
+) -> anyhow::Result<ComputedReport> {
+    let profile = store.profile(model)?.profile;
     let kinds: Vec<String> = plugin.info.kinds.iter().map(|k| k.to_string()).collect();
     if let Some(kind) = kind {
         if !kinds.iter().any(|k| k == kind) {
@@ -78,23 +105,43 @@ pub fn recommend(
         }
     }
     let called = runtime
-        .recommend(&plugin, &profile, seed, &Limits::default())
+        .recommend(plugin, &profile, seed, &Limits::default())
         .map_err(anyhow::Error::new)
         .with_context(|| format!("recommend `{}` failed", plugin.info.name))?;
     let kind = kind
         .map(str::to_string)
         .or_else(|| kinds.first().cloned())
         .unwrap_or_else(|| "tuning".into());
-    let strategy = format!("{}@{}", plugin.info.name, plugin.info.version);
-    let report_id = store.save_report(model, &kind, &strategy, &serde_json::to_string(&called.value)?)?;
-    let comparisons = compare_to_today(store, model, &profile, &called.value)?;
+    Ok(ComputedReport {
+        model: model.to_string(),
+        profile,
+        strategy: format!("{}@{}", plugin.info.name, plugin.info.version),
+        kind,
+        report: called.value,
+        usage: called.usage,
+    })
+}
+
+/// The writing half of [`recommend`]: stores the report, and compares its
+/// proposals with the configuration current now.
+pub fn save_recommend(store: &mut Store, computed: ComputedReport) -> anyhow::Result<Recommended> {
+    let ComputedReport {
+        model,
+        profile,
+        strategy,
+        kind,
+        report,
+        usage,
+    } = computed;
+    let report_id = store.save_report(&model, &kind, &strategy, &serde_json::to_string(&report)?)?;
+    let comparisons = compare_to_today(store, &model, &profile, &report)?;
     Ok(Recommended {
         report_id,
         strategy,
         kind,
-        report: called.value,
+        report,
         comparisons,
-        usage: called.usage,
+        usage,
     })
 }
 
@@ -109,6 +156,30 @@ pub fn recommend_all(
     model: &str,
     seed: u64,
 ) -> anyhow::Result<RecommendedAll> {
+    let computed = compute_recommend_all(store, runtime, data_dir, model, seed)?;
+    save_recommend_all(store, computed)
+}
+
+/// The ranked report of [`compute_recommend_all`], not stored yet.
+#[derive(Debug, Clone)]
+pub struct ComputedRanking {
+    model: String,
+    profile: Profile,
+    strategies: Vec<String>,
+    report: Report,
+    fuel: u64,
+    wall_time_us: u64,
+}
+
+/// The read-only half of [`recommend_all`]: every built-in's `recommend`,
+/// ranked.
+pub fn compute_recommend_all(
+    store: &Store,
+    runtime: &Runtime,
+    data_dir: &Path,
+    model: &str,
+    seed: u64,
+) -> anyhow::Result<ComputedRanking> {
     let profile = store.profile(model)?.profile;
     let registry = Registry::new(data_dir);
     let before = report::baseline_metrics(&profile);
@@ -117,7 +188,7 @@ pub fn recommend_all(
     let mut strategies = Vec::new();
     let (mut fuel, mut wall_time_us) = (0, 0);
     for name in ALL_STRATEGIES {
-        let (plugin, _) = match registry.resolve(runtime, name) {
+        let (plugin, _) = match registry.resolve_name(runtime, name) {
             Ok(found) => found,
             Err(e) => {
                 notes.push(format!("{name}: not available: {e}"));
@@ -145,13 +216,33 @@ pub fn recommend_all(
         proposals: scored.into_iter().map(|(_, p)| p).collect(),
         notes,
     };
-    let report_id = store.save_report(
+    Ok(ComputedRanking {
+        model: model.to_string(),
+        profile,
+        strategies,
+        report,
+        fuel,
+        wall_time_us,
+    })
+}
+
+/// The writing half of [`recommend_all`].
+pub fn save_recommend_all(store: &mut Store, computed: ComputedRanking) -> anyhow::Result<RecommendedAll> {
+    let ComputedRanking {
         model,
+        profile,
+        strategies,
+        report,
+        fuel,
+        wall_time_us,
+    } = computed;
+    let report_id = store.save_report(
+        &model,
         "recommend",
         &strategies.join(", "),
         &serde_json::to_string(&report)?,
     )?;
-    let comparisons = compare_to_today(store, model, &profile, &report)?;
+    let comparisons = compare_to_today(store, &model, &profile, &report)?;
     Ok(RecommendedAll {
         report_id,
         strategies,

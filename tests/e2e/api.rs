@@ -242,20 +242,23 @@ fn every_endpoint_answers_and_says_what_went_wrong() {
     assert_eq!(unknown.content_type, "application/problem+json");
 }
 
+/// A plugin that fails is the plugin's fault, not the server's: a 422
+/// problem naming the cause, never a 500.
 #[test]
 fn a_plugin_trap_is_a_problem_with_its_cause_not_a_bare_500() {
     let env = Env::new();
+    let panic = fixture("panic").display().to_string();
+    env.aiopt(&["plugin", "install", &panic]).expect_code(0);
     let server = Server::start(&env, &[], None);
     server
         .call("POST", "/api/v1/profiles", Some(&upload("code-review")))
         .expect(201);
-    let panic = fixture("panic").display().to_string();
     let trapped = server.call(
         "POST",
         "/api/v1/optimize",
-        Some(&json!({ "model": "code-review", "type": "tuning", "strategy": panic })),
+        Some(&json!({ "model": "code-review", "type": "tuning", "strategy": "fixture-panic" })),
     );
-    trapped.expect(500);
+    trapped.expect(422);
     let problem = trapped.json();
     assert_eq!(problem["type"], "urn:aiopt:problem:plugin-trap");
     assert!(
@@ -299,7 +302,8 @@ fn writes_need_a_token_and_reads_can_be_opened() {
         .expect(201);
     server.call_as(None, "GET", "/api/v1/profiles", None).expect(200);
 
-    let closed = Server::start(&Env::new(), &[], Some("s3cret"));
+    let closed_env = Env::new();
+    let closed = Server::start(&closed_env, &[], Some("s3cret"));
     closed.call_as(None, "GET", "/api/v1/profiles", None).expect(401);
     closed
         .call_as(Some("s3cret"), "GET", "/api/v1/profiles", None)
@@ -308,24 +312,14 @@ fn writes_need_a_token_and_reads_can_be_opened() {
 
 /// The response head of a CORS preflight from `origin` for a PUT.
 fn preflight(port: u16, origin: &str) -> String {
-    use std::io::{Read, Write};
-    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    stream
-        .set_read_timeout(Some(std::time::Duration::from_secs(30)))
-        .unwrap();
-    let request = format!(
-        "OPTIONS /api/v1/config/code-review HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\
-         Origin: {origin}\r\nAccess-Control-Request-Method: PUT\r\n\
-         Access-Control-Request-Headers: authorization, content-type\r\n\r\n"
-    );
-    stream.write_all(request.as_bytes()).unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    response
-        .split("\r\n\r\n")
-        .next()
-        .unwrap_or_default()
-        .to_ascii_lowercase()
+    crate::http::raw_head(
+        port,
+        &format!(
+            "OPTIONS /api/v1/config/code-review HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\
+             Origin: {origin}\r\nAccess-Control-Request-Method: PUT\r\n\
+             Access-Control-Request-Headers: authorization, content-type\r\n\r\n"
+        ),
+    )
 }
 
 #[test]

@@ -220,10 +220,10 @@ fn install_run_and_remove_a_third_party_plugin() {
         .is_empty());
     env.aiopt(&["plugin", "inspect", "fixture-log-flood"])
         .expect_code(4);
-    // A built-in cannot be shadowed or removed.
+    // A built-in cannot be shadowed or removed: a usage error (exit 2).
     let random = component("aiopt_random").display().to_string();
-    env.aiopt(&["plugin", "install", &random]).expect_code(1);
-    env.aiopt(&["plugin", "remove", "random"]).expect_code(1);
+    env.aiopt(&["plugin", "install", &random]).expect_code(2);
+    env.aiopt(&["plugin", "remove", "random"]).expect_code(2);
 }
 
 /// Bad input: one clear line naming the file and position, no panic.

@@ -7,13 +7,14 @@
 mod api;
 mod browser;
 mod cli;
-mod deadlines;
 mod dashboard;
+mod deadlines;
 mod evaluator;
 mod http;
 mod outputs;
 mod profile;
 mod runtime;
+mod server;
 mod store;
 mod strategies;
 mod study;

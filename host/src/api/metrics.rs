@@ -2,7 +2,7 @@
 //! fuel, traps and HTTP requests.
 
 use prometheus::{
-    Encoder, GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
+    Encoder, GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
 };
 
 use crate::report::Report;
@@ -23,6 +23,10 @@ pub struct Metrics {
     pub plugin_traps: IntCounterVec,
     pub http_requests: IntCounterVec,
     pub http_duration: HistogramVec,
+    /// Strategy and benchmark work running now (at most one per core).
+    pub work_running: IntGauge,
+    /// Strategy and benchmark requests waiting for a core.
+    pub work_waiting: IntGauge,
 }
 
 fn counter(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
@@ -33,6 +37,12 @@ fn counter(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> IntC
 
 fn gauge(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> GaugeVec {
     let g = GaugeVec::new(Opts::new(name, help), labels).expect("valid metric");
+    registry.register(Box::new(g.clone())).expect("registered once");
+    g
+}
+
+fn int_gauge(registry: &Registry, name: &str, help: &str) -> IntGauge {
+    let g = IntGauge::new(name, help).expect("valid metric");
     registry.register(Box::new(g.clone())).expect("registered once");
     g
 }
@@ -128,6 +138,16 @@ impl Metrics {
                 "HTTP request latency by route.",
                 &["route"],
                 vec![0.0005, 0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5, 1.0, 5.0],
+            ),
+            work_running: int_gauge(
+                &r,
+                "aiopt_work_running",
+                "Strategy calls and benchmarks running now (one per core at most).",
+            ),
+            work_waiting: int_gauge(
+                &r,
+                "aiopt_work_waiting",
+                "Strategy and benchmark requests waiting for a core.",
             ),
             registry: r,
         }

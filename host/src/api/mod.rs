@@ -13,6 +13,7 @@ mod asks;
 mod auth;
 mod dashboard;
 mod extract;
+mod limits;
 mod metrics;
 mod problem;
 mod routes;
@@ -24,16 +25,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::extract::{MatchedPath, Request, State};
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use tokio::sync::Semaphore;
 use tower_http::cors::{AllowOrigin, CorsLayer};
-use tower_http::limit::RequestBodyLimitLayer;
-use tower_http::timeout::TimeoutLayer;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -41,6 +39,11 @@ use utoipa_axum::routes;
 pub use auth::token_matches;
 pub use problem::Problem;
 use state::AppState;
+
+/// How many strategy or benchmark requests may wait per core before more
+/// are refused with 503 + `Retry-After`: enough to absorb a burst, few
+/// enough that a waiting request is served within its deadline.
+const MOST_WAITING_PER_CORE: usize = 8;
 
 /// How `aiopt serve` was asked to run.
 #[derive(Debug, Clone)]
@@ -169,13 +172,17 @@ fn app(state: Arc<AppState>, options: &ServeOptions) -> Router {
                 "no such route; see /api/v1/openapi.json",
             )
         });
+    let (body_limit, timeout) = (options.body_limit_bytes, options.request_timeout);
     let mut app = api
         .layer(middleware::from_fn_with_state(Arc::clone(&state), observe))
-        .layer(RequestBodyLimitLayer::new(options.body_limit_bytes))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            options.request_timeout,
-        ))
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(middleware::from_fn(move |request, next| {
+            limits::body_limit(body_limit, request, next)
+        }))
+        .layer(middleware::from_fn(move |request, next| {
+            limits::deadline(timeout, request, next)
+        }))
+        .layer(middleware::from_fn(limits::problem_bodies))
         .with_state(state);
     if !options.cors_origins.is_empty() {
         let origins: Vec<HeaderValue> = options
@@ -233,6 +240,7 @@ pub fn serve(db: &Path, data_dir: &Path, options: ServeOptions) -> anyhow::Resul
         return Err(ServeError::NoTokenOffLoopback(options.addr).into());
     }
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let metrics = metrics::Metrics::new();
     let state = Arc::new(AppState {
         db: db.to_path_buf(),
         database: state::database_thread(db.to_path_buf())?,
@@ -243,7 +251,7 @@ pub fn serve(db: &Path, data_dir: &Path, options: ServeOptions) -> anyhow::Resul
         activity: Default::default(),
         data_dir: data_dir.to_path_buf(),
         runtime: crate::runtime::Runtime::new(Some(data_dir.join("cache")))?,
-        strategy_slots: Semaphore::new(cores),
+        work: state::WorkQueue::new(cores, MOST_WAITING_PER_CORE * cores, &metrics),
         tokens: options
             .tokens
             .iter()
@@ -252,7 +260,7 @@ pub fn serve(db: &Path, data_dir: &Path, options: ServeOptions) -> anyhow::Resul
             .collect(),
         admin_tokens: options.admin_tokens.clone(),
         open_reads: options.open_reads,
-        metrics: metrics::Metrics::new(),
+        metrics,
     });
     // Fail before listening if the database cannot be opened.
     crate::store::Store::open(db)?;

@@ -24,7 +24,10 @@ pub struct Problem {
     /// field, as `aiopt profile check --json` reports them.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
-    pub problems: Option<serde_json::Value>,
+    pub problems: Option<Box<serde_json::Value>>,
+    /// Seconds after which a retry may succeed, sent as `Retry-After`.
+    #[serde(skip)]
+    pub retry_after: Option<u64>,
 }
 
 impl Problem {
@@ -35,7 +38,15 @@ impl Problem {
             status: status.as_u16(),
             detail: detail.into(),
             problems: None,
+            retry_after: None,
         }
+    }
+
+    /// The server is too busy for this request now: 503 with `Retry-After`.
+    pub fn busy(detail: impl Into<String>, retry_after_s: u64) -> Problem {
+        let mut problem = Problem::new(StatusCode::SERVICE_UNAVAILABLE, "busy", "Server busy", detail);
+        problem.retry_after = Some(retry_after_s);
+        problem
     }
 
     pub fn unauthorized(detail: &str) -> Problem {
@@ -78,6 +89,20 @@ impl From<anyhow::Error> for Problem {
         {
             return Problem::bad_request(detail);
         }
+        if error
+            .chain()
+            .any(|c| c.downcast_ref::<super::state::TimedOut>().is_some())
+        {
+            let mut problem = Problem::new(StatusCode::SERVICE_UNAVAILABLE, "timeout", "Timed out", detail);
+            problem.retry_after = Some(1);
+            return problem;
+        }
+        if let Some(crate::runtime::registry::RegistryError::NameTaken { .. }) = error
+            .chain()
+            .find_map(|c| c.downcast_ref::<crate::runtime::registry::RegistryError>())
+        {
+            return Problem::new(StatusCode::CONFLICT, "conflict", "Conflict", detail);
+        }
         if let Some(StoreError::Invalid { why, .. }) =
             error.chain().find_map(|c| c.downcast_ref::<StoreError>())
         {
@@ -117,24 +142,27 @@ impl From<anyhow::Error> for Problem {
                 "no-feasible-trial",
                 "No trial meets the constraints",
             ),
+            // The plugin named in the request failed on its input: the
+            // server is fine, and the same request fails the same way
+            // (fuel and memory are deterministic), so not a 5xx.
             ExitCode::FuelExhausted => (
-                StatusCode::INTERNAL_SERVER_ERROR,
+                StatusCode::UNPROCESSABLE_ENTITY,
                 "plugin-fuel",
                 "Plugin ran out of fuel",
             ),
             ExitCode::Timeout => (
-                StatusCode::INTERNAL_SERVER_ERROR,
+                StatusCode::UNPROCESSABLE_ENTITY,
                 "plugin-timeout",
                 "Plugin timed out",
             ),
             ExitCode::MemoryLimit => (
-                StatusCode::INTERNAL_SERVER_ERROR,
+                StatusCode::UNPROCESSABLE_ENTITY,
                 "plugin-memory",
                 "Plugin exceeded its memory limit",
             ),
-            ExitCode::Trap => (StatusCode::INTERNAL_SERVER_ERROR, "plugin-trap", "Plugin crashed"),
+            ExitCode::Trap => (StatusCode::UNPROCESSABLE_ENTITY, "plugin-trap", "Plugin crashed"),
             ExitCode::InvalidOutput => (
-                StatusCode::INTERNAL_SERVER_ERROR,
+                StatusCode::UNPROCESSABLE_ENTITY,
                 "plugin-invalid-output",
                 "Plugin returned invalid output",
             ),
@@ -154,7 +182,7 @@ impl From<anyhow::Error> for Problem {
         };
         let mut problem = Problem::new(status, kind, title, detail);
         if let Some(p) = error.chain().find_map(|c| c.downcast_ref::<ProfileError>()) {
-            problem.problems = Some(serde_json::Value::Array(p.problems_json()));
+            problem.problems = Some(Box::new(serde_json::Value::Array(p.problems_json())));
         }
         problem
     }
@@ -164,6 +192,13 @@ impl IntoResponse for Problem {
     fn into_response(self) -> Response {
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let body = serde_json::to_vec(&self).unwrap_or_default();
-        (status, [(header::CONTENT_TYPE, "application/problem+json")], body).into_response()
+        let mut response =
+            (status, [(header::CONTENT_TYPE, "application/problem+json")], body).into_response();
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, axum::http::HeaderValue::from(seconds));
+        }
+        response
     }
 }

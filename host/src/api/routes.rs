@@ -46,9 +46,12 @@ pub struct AuthNeeds {
 /// plugins load.
 #[utoipa::path(get, path = "/health", tag = "health", responses((status = 200, body = Health)))]
 pub async fn health(State(state): State<Arc<AppState>>) -> Reply<Health> {
+    let writable = state
+        .serialized(|_, store| Ok(store.ping_write().is_ok()))
+        .await
+        .unwrap_or(false);
     let health = state
-        .blocking(|state, store| {
-            let writable = store.ping_write().is_ok();
+        .blocking(move |state, _| {
             let registry = crate::runtime::registry::Registry::new(&state.data_dir);
             let plugins: Vec<String> = registry
                 .list(&state.runtime)
@@ -201,26 +204,31 @@ async fn optimize_kind(
     let metrics_model = model.clone();
     let plugin = strategy.clone();
     let wall_clock = (std::time::SystemTime::now(), started);
-    let result = state
+    let computed = state
         .strategy(move |state, store| {
-            let done = service::recommend(
-                store,
-                &state.runtime,
-                &state.data_dir,
-                &model,
-                &strategy,
-                Some(kind),
-                options.seed,
-            )?;
+            let plugin = state.plugin(&strategy)?;
+            let computed =
+                service::compute_recommend(store, &state.runtime, &plugin, &model, Some(kind), options.seed)?;
             let profile = store.profile(&model)?.profile;
-            let before = crate::report::baseline_metrics(&profile);
-            state.metrics.record_improvement(kind, &done.report, &before);
-            state
-                .metrics
-                .record_plugin_call(&done.strategy, "ok", done.usage.fuel);
-            Ok(json!(done))
+            Ok((computed, profile))
         })
         .await;
+    let result = match computed {
+        Ok((computed, profile)) => {
+            state
+                .serialized(move |state, store| {
+                    let done = service::save_recommend(store, computed)?;
+                    let before = crate::report::baseline_metrics(&profile);
+                    state.metrics.record_improvement(kind, &done.report, &before);
+                    state
+                        .metrics
+                        .record_plugin_call(&done.strategy, "ok", done.usage.fuel);
+                    Ok(json!(done))
+                })
+                .await
+        }
+        Err(problem) => Err(problem),
+    };
     let outcome = if result.is_ok() { "ok" } else { "error" };
     state
         .metrics
@@ -338,12 +346,13 @@ pub async fn recommendations(
     State(state): State<Arc<AppState>>,
     Query(query): Query<ProfileQuery>,
 ) -> Reply<JsonValue> {
-    let all = state
+    let computed = state
         .strategy(move |state, store| {
-            let done =
-                service::recommend_all(store, &state.runtime, &state.data_dir, &query.profile, query.seed)?;
-            Ok(json!(done))
+            service::compute_recommend_all(store, &state.runtime, &state.data_dir, &query.profile, query.seed)
         })
+        .await?;
+    let all = state
+        .serialized(move |_, store| Ok(json!(service::save_recommend_all(store, computed)?)))
         .await?;
     Ok(Json(all))
 }
@@ -356,10 +365,15 @@ pub async fn benchmark(
     State(state): State<Arc<AppState>>,
     Query(query): Query<ProfileQuery>,
 ) -> Reply<JsonValue> {
-    let run = state
-        .blocking(move |state, store| {
+    let (profile, report) = state
+        .strategy(move |_, store| {
             let profile = store.profile(&query.profile)?.profile;
             let report = crate::benchmark::run(&profile, query.seed);
+            Ok((profile, report))
+        })
+        .await?;
+    let run = state
+        .serialized(move |state, store| {
             let run_id = store.save_benchmark_run(&profile.name, &serde_json::to_string(&report)?)?;
             state
                 .metrics
@@ -434,7 +448,7 @@ pub async fn put_config(
     Body(change): Body<ConfigChange>,
 ) -> Reply<JsonValue> {
     let version = state
-        .blocking(move |_, store| {
+        .serialized(move |_, store| {
             let version = match (change.config, change.proposal) {
                 (Some(config), None) => {
                     let mut values = Vec::new();
@@ -464,7 +478,7 @@ pub async fn put_config(
     responses((status = 200, body = Object), (status = 404, body = Problem)))]
 pub async fn reset_config(State(state): State<Arc<AppState>>, Path(model): Path<String>) -> Reply<JsonValue> {
     let version = state
-        .blocking(move |_, store| Ok(json!(service::reset_config(store, &model, ACTOR)?)))
+        .serialized(move |_, store| Ok(json!(service::reset_config(store, &model, ACTOR)?)))
         .await?;
     Ok(Json(version))
 }
@@ -515,14 +529,26 @@ pub async fn list_plugins(State(state): State<Arc<AppState>>) -> Reply<JsonValue
     Ok(Json(list))
 }
 
+/// Options of a plugin install.
+#[derive(Deserialize, IntoParams, Default)]
+pub struct InstallQuery {
+    /// Replace an installed plugin of the same name that is another
+    /// component (without it, that is a 409).
+    #[serde(default)]
+    replace: bool,
+}
+
 /// Installs a strategy plugin (the `.wasm` component as the body): only
-/// with an admin token.
-#[utoipa::path(post, path = "/plugins", tag = "plugins",
+/// with an admin token. A built-in's name, or an installed plugin's name
+/// with another component unless `?replace=true`, is a 409.
+#[utoipa::path(post, path = "/plugins", tag = "plugins", params(InstallQuery),
     request_body(content = Vec<u8>, content_type = "application/wasm"),
     security(("bearer" = [])),
-    responses((status = 201, body = Object), (status = 403, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 201, body = Object), (status = 403, body = Problem), (status = 409, body = Problem),
+        (status = 422, body = Problem)))]
 pub async fn install_plugin(
     State(state): State<Arc<AppState>>,
+    Query(query): Query<InstallQuery>,
     headers: axum::http::HeaderMap,
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<JsonValue>), Problem> {
@@ -544,19 +570,27 @@ pub async fn install_plugin(
             "installing plugins needs an admin token",
         ));
     }
-    let installed = state
-        .blocking(move |state, store| {
+    let replace = query.replace;
+    let (plugin, target) = state
+        .strategy(move |state, _| {
             let dir = tempfile::tempdir()?;
             let path = dir.path().join("upload.wasm");
             std::fs::write(&path, &body)?;
             let registry = crate::runtime::registry::Registry::new(&state.data_dir);
-            let (plugin, target) = registry.install(&state.runtime, &path)?;
+            Ok(registry.install(&state.runtime, &path, replace)?)
+        })
+        .await?;
+    let installed = state
+        .serialized(move |state, store| {
             store.record_plugin(
                 &plugin.info.name,
                 &plugin.info.version,
                 &plugin.sha256,
                 &target.display().to_string(),
             )?;
+            if let Ok(mut cache) = state.plugins.lock() {
+                cache.remove(&plugin.info.name);
+            }
             Ok(crate::cli::plugin::describe(
                 &plugin,
                 &crate::runtime::registry::PluginSource::Installed(target),
@@ -574,7 +608,7 @@ pub async fn get_plugin(State(state): State<Arc<AppState>>, Path(name): Path<Str
     let plugin = state
         .blocking(move |state, _| {
             let registry = crate::runtime::registry::Registry::new(&state.data_dir);
-            let (plugin, source) = registry.resolve(&state.runtime, &name)?;
+            let (plugin, source) = registry.resolve_name(&state.runtime, &name)?;
             Ok(crate::cli::plugin::describe(&plugin, &source))
         })
         .await?;

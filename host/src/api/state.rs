@@ -1,8 +1,12 @@
 //! What every handler shares: where the data is, the sandbox, the limits
-//! and the metrics.
+//! and the metrics; and the three places work runs: the database thread
+//! (every write of the server), the work queue (strategy and benchmark
+//! work, one call per core), and the blocking pool (reads).
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use tokio::sync::Semaphore;
 
@@ -97,8 +101,9 @@ pub struct AppState {
     pub database: std::sync::mpsc::Sender<Job>,
     pub data_dir: PathBuf,
     pub runtime: Runtime,
-    /// Strategy calls are CPU-bound: at most one per core at a time.
-    pub strategy_slots: Semaphore,
+    /// Strategy calls and benchmarks are CPU-bound: at most one per core at
+    /// a time, and a bounded number waiting.
+    pub work: WorkQueue,
     /// Resolved plugins by name: resolving hashes the component, which is
     /// too slow to repeat for every ask. Emptied when a plugin is installed.
     pub plugins: std::sync::Mutex<std::collections::HashMap<String, Plugin>>,
@@ -119,20 +124,16 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// The plugin `name` resolves to (cached by name; paths are loaded
-    /// every time, since the file may change).
+    /// The built-in or installed plugin called `name` (cached by name).
+    /// Never a path: over HTTP a strategy is a name (see
+    /// [`Registry::resolve_name`]).
     pub fn plugin(&self, name: &str) -> anyhow::Result<Plugin> {
-        let cacheable = !name.contains('/') && !name.ends_with(".wasm");
-        if cacheable {
-            if let Some(p) = self.plugins.lock().ok().and_then(|c| c.get(name).cloned()) {
-                return Ok(p);
-            }
+        if let Some(p) = self.plugins.lock().ok().and_then(|c| c.get(name).cloned()) {
+            return Ok(p);
         }
-        let (plugin, _) = Registry::new(&self.data_dir).resolve(&self.runtime, name)?;
-        if cacheable {
-            if let Ok(mut cache) = self.plugins.lock() {
-                cache.insert(name.to_string(), plugin.clone());
-            }
+        let (plugin, _) = Registry::new(&self.data_dir).resolve_name(&self.runtime, name)?;
+        if let Ok(mut cache) = self.plugins.lock() {
+            cache.insert(name.to_string(), plugin.clone());
         }
         Ok(plugin)
     }
@@ -172,16 +173,19 @@ impl AppState {
         }
     }
 
-    /// Runs `work` with a fresh store connection on the blocking pool (the
-    /// database and the sandbox block; the async workers must not).
+    /// Runs read-only `work` with a fresh connection on the blocking pool
+    /// (the database and the sandbox block; the async workers must not).
+    /// The connection refuses writes: every write of the server goes
+    /// through [`AppState::serialized`], so none waits in SQLite's busy
+    /// handler behind the database thread.
     pub async fn blocking<T: Send + 'static>(
         self: &Arc<Self>,
-        work: impl FnOnce(&AppState, &mut Store) -> anyhow::Result<T> + Send + 'static,
+        work: impl FnOnce(&AppState, &Store) -> anyhow::Result<T> + Send + 'static,
     ) -> Result<T, Problem> {
         let state = Arc::clone(self);
         tokio::task::spawn_blocking(move || {
-            let mut store = Store::open(&state.db)?;
-            work(&state, &mut store)
+            let store = Store::open_read_only(&state.db)?;
+            work(&state, &store)
         })
         .await
         .map_err(|e| Problem::from(anyhow::anyhow!("the request's worker failed: {e}")))?
@@ -189,17 +193,27 @@ impl AppState {
     }
 
     /// Runs `work` on the database thread (see [`AppState::database`]) and
-    /// answers once its batch is committed.
+    /// answers once its batch is committed. A job whose client has gone
+    /// (its request timed out or was dropped) or whose deadline has passed
+    /// by the time the thread reaches it is not run, so nothing is written
+    /// for a request that was already answered with an error.
     pub async fn serialized<T: Send + 'static>(
         self: &Arc<Self>,
         work: impl FnOnce(&AppState, &mut Store) -> anyhow::Result<T> + Send + 'static,
     ) -> Result<T, Problem> {
         let (reply, answer) = tokio::sync::oneshot::channel();
         let state = Arc::clone(self);
+        let deadline = request_deadline();
         let job: Job = Box::new(move |store: Result<&mut Store, &str>| {
-            let result = match store {
-                Ok(store) => work(&state, store),
-                Err(why) => Err(anyhow::anyhow!("cannot open the database: {why}")),
+            let result = if reply.is_closed() {
+                Err(anyhow::anyhow!("the client went away before the write started"))
+            } else if Instant::now() >= deadline {
+                Err(TimedOut::waiting("the database").into())
+            } else {
+                match store {
+                    Ok(store) => work(&state, store),
+                    Err(why) => Err(anyhow::anyhow!("cannot open the database: {why}")),
+                }
             };
             Box::new(move |not_committed: Option<&str>| {
                 let result = match (result, not_committed) {
@@ -222,17 +236,149 @@ impl AppState {
             .map_err(Problem::from)
     }
 
-    /// [`AppState::blocking`] for work that calls a strategy plugin: waits
-    /// for a free core first.
+    /// Runs read-only `work` that calls a strategy plugin or benchmarks, in
+    /// the work queue: a free core first (a full queue is a 503 with
+    /// `Retry-After`), on the blocking pool with a read-only connection.
     pub async fn strategy<T: Send + 'static>(
         self: &Arc<Self>,
-        work: impl FnOnce(&AppState, &mut Store) -> anyhow::Result<T> + Send + 'static,
+        work: impl FnOnce(&AppState, &Store) -> anyhow::Result<T> + Send + 'static,
     ) -> Result<T, Problem> {
-        let _slot = self
-            .strategy_slots
-            .acquire()
+        let state = Arc::clone(self);
+        self.work
+            .run(Admission::Bounded, move || {
+                let store = Store::open_read_only(&state.db)?;
+                work(&state, &store)
+            })
+            .await?
+            .map_err(Problem::from)
+    }
+}
+
+tokio::task_local! {
+    /// When the request being served must be answered: set for each request
+    /// by the API's deadline middleware, read by every wait in this module.
+    pub static DEADLINE: Instant;
+}
+
+/// The current request's deadline (a minute from now outside a request).
+pub fn request_deadline() -> Instant {
+    DEADLINE
+        .try_with(|d| *d)
+        .unwrap_or_else(|_| Instant::now() + Duration::from_secs(60))
+}
+
+/// A request ran out of time while waiting for `what`.
+#[derive(Debug, thiserror::Error)]
+#[error("the request ran out of time waiting for {what}; {consequence}")]
+pub struct TimedOut {
+    pub what: &'static str,
+    pub consequence: &'static str,
+}
+
+impl TimedOut {
+    /// Out of time before anything was written for the request.
+    pub fn waiting(what: &'static str) -> TimedOut {
+        TimedOut {
+            what,
+            consequence: "nothing was written for it",
+        }
+    }
+}
+
+/// Whether work may be refused when the queue is full.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Admission {
+    /// Refused with 503 when [`WorkQueue::most_waiting`] requests wait.
+    Bounded,
+    /// Always queued: asks, whose number waiting is bounded by the number
+    /// of studies (one group per study at a time, see `asks`).
+    Always,
+}
+
+/// CPU-bound work (strategy calls, benchmarks): one call per core at a
+/// time, and at most `most_waiting` requests waiting for a core.
+pub struct WorkQueue {
+    slots: Arc<Semaphore>,
+    waiting: AtomicUsize,
+    most_waiting: usize,
+    /// Exported as `aiopt_work_running` and `aiopt_work_waiting`.
+    running_gauge: prometheus::IntGauge,
+    waiting_gauge: prometheus::IntGauge,
+}
+
+impl WorkQueue {
+    pub fn new(cores: usize, most_waiting: usize, metrics: &super::metrics::Metrics) -> WorkQueue {
+        WorkQueue {
+            slots: Arc::new(Semaphore::new(cores)),
+            waiting: AtomicUsize::new(0),
+            most_waiting,
+            running_gauge: metrics.work_running.clone(),
+            waiting_gauge: metrics.work_waiting.clone(),
+        }
+    }
+
+    /// Runs `work` on the blocking pool once a core is free. The slot is
+    /// released when `work` has really ended (it moves into the blocking
+    /// task), not when the request gives up waiting for it: a timed-out
+    /// request never frees a core that is still busy.
+    pub async fn run<T: Send + 'static>(
+        &self,
+        admission: Admission,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, Problem> {
+        let waiting = self.waiting.fetch_add(1, Ordering::SeqCst);
+        let _queued = Queued(&self.waiting, &self.waiting_gauge);
+        self.waiting_gauge.inc();
+        if admission == Admission::Bounded && waiting >= self.most_waiting {
+            return Err(Problem::busy(
+                format!(
+                    "{} strategy or benchmark requests are already waiting for a core; try again shortly",
+                    waiting
+                ),
+                RETRY_AFTER_FULL,
+            ));
+        }
+        let deadline = request_deadline();
+        let slot = tokio::time::timeout_at(deadline.into(), Arc::clone(&self.slots).acquire_owned())
             .await
+            .map_err(|_| Problem::from(anyhow::Error::new(TimedOut::waiting("a free core"))))?
             .map_err(|_| Problem::from(anyhow::anyhow!("the server is shutting down")))?;
-        self.blocking(work).await
+        drop(_queued);
+        let gauge = self.running_gauge.clone();
+        let running = tokio::task::spawn_blocking(move || {
+            let _slot = slot;
+            gauge.inc();
+            let _running = DecOnDrop(gauge);
+            work()
+        });
+        // At the deadline the request is answered; the work goes on to its
+        // end (a plugin call is bounded by its own limits) and its result is
+        // dropped unread, so nothing is stored for it.
+        tokio::time::timeout_at(deadline.into(), running)
+            .await
+            .map_err(|_| Problem::from(anyhow::Error::new(TimedOut::waiting("the strategy or benchmark"))))?
+            .map_err(|e| Problem::from(anyhow::anyhow!("the request's worker failed: {e}")))
+    }
+}
+
+/// When a full work queue asks clients to come back, in seconds.
+const RETRY_AFTER_FULL: u64 = 1;
+
+/// Counts a request as waiting until dropped.
+struct Queued<'a>(&'a AtomicUsize, &'a prometheus::IntGauge);
+
+impl Drop for Queued<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+        self.1.dec();
+    }
+}
+
+/// Decrements a gauge when dropped (also when the work panics).
+struct DecOnDrop(prometheus::IntGauge);
+
+impl Drop for DecOnDrop {
+    fn drop(&mut self) {
+        self.0.dec();
     }
 }

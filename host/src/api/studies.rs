@@ -16,7 +16,6 @@ use utoipa::ToSchema;
 use super::extract::{Body, Path};
 use super::problem::Problem;
 use super::state::AppState;
-use crate::runtime::registry::Registry;
 use crate::runtime::Kind;
 use crate::service::BadRequest;
 use crate::store::Told;
@@ -43,13 +42,19 @@ pub async fn create_study(
     State(state): State<Arc<AppState>>,
     Body(new): Body<NewStudy>,
 ) -> Result<(StatusCode, Json<JsonValue>), Problem> {
-    let created = state
-        .blocking(move |state, store| {
-            let strategy = new.strategy.unwrap_or_else(|| "tpe".into());
-            let (plugin, _) = Registry::new(&state.data_dir).resolve(&state.runtime, &strategy)?;
+    let strategy = new.strategy.clone().unwrap_or_else(|| "tpe".into());
+    state
+        .blocking(move |state, _| {
+            let plugin = state.plugin(&strategy)?;
             if !plugin.info.kinds.contains(&Kind::Tuning) {
                 return Err(BadRequest(format!("`{}` is not a tuning strategy", plugin.info.name)).into());
             }
+            Ok(())
+        })
+        .await?;
+    let created = state
+        .serialized(move |_, store| {
+            let strategy = new.strategy.unwrap_or_else(|| "tpe".into());
             let name = new
                 .name
                 .unwrap_or_else(|| format!("{}-{}", new.model, store.studies().map_or(0, |s| s.len()) + 1));

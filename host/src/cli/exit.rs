@@ -64,7 +64,9 @@ pub fn exit_code(error: &anyhow::Error) -> ExitCode {
         }
         if let Some(e) = cause.downcast_ref::<RegistryError>() {
             return match e {
-                RegistryError::NotFound { .. } => ExitCode::PluginNotFound,
+                RegistryError::NotFound { .. } | RegistryError::NoSuchName => ExitCode::PluginNotFound,
+                RegistryError::NameTaken { .. } => ExitCode::Usage,
+                RegistryError::BadName { .. } => ExitCode::DataError,
                 RegistryError::Runtime(r) => runtime_code(r),
                 _ => ExitCode::Failure,
             };

@@ -32,10 +32,16 @@ pub enum PluginCommand {
         json: bool,
     },
     /// Check a component against the contract and install it by its name.
+    ///
+    /// A built-in's name is refused; so is the name of an installed plugin
+    /// that is another component, unless --replace is given.
     #[command(after_help = "Example:\n  aiopt plugin install target/wasm32-wasip2/release/my_strategy.wasm")]
     Install {
         /// Path to the `.wasm` component.
         path: PathBuf,
+        /// Replace an installed plugin of the same name.
+        #[arg(long)]
+        replace: bool,
         #[arg(long)]
         json: bool,
     },
@@ -126,8 +132,8 @@ pub fn run(command: PluginCommand, data_dir: &Path, db: &Path) -> anyhow::Result
             let (plugin, source) = registry.resolve(&runtime, &plugin)?;
             print_inspect(&plugin, &source, json)
         }
-        PluginCommand::Install { path, json } => {
-            let (plugin, target) = registry.install(&runtime, &path)?;
+        PluginCommand::Install { path, replace, json } => {
+            let (plugin, target) = registry.install(&runtime, &path, replace)?;
             crate::store::Store::open(db)?.record_plugin(
                 &plugin.info.name,
                 &plugin.info.version,

@@ -41,8 +41,14 @@ pub enum RegistryError {
         suggestion: Option<String>,
         available: Vec<String>,
     },
-    #[error("a plugin named `{name}` is {taken_by}; remove it first or rename the plugin")]
+    /// A name that only a server lookup sees: it says nothing of what is
+    /// installed, and never echoes the name (a client may send megabytes).
+    #[error("no plugin by that name")]
+    NoSuchName,
+    #[error("a plugin named `{name}` is {taken_by}")]
     NameTaken { name: String, taken_by: String },
+    #[error("`{}` is not a plugin name: {why}", shorten(.name))]
+    BadName { name: String, why: &'static str },
     #[error("{context} {}: {source}", .path.display())]
     Io {
         context: &'static str,
@@ -142,18 +148,66 @@ impl Registry {
         })
     }
 
+    /// Finds a built-in or installed plugin by name only: what a server
+    /// does with a name a client sent. A path, or a name that could not be
+    /// installed, is [`RegistryError::NoSuchName`] like an unknown one, so
+    /// a client learns nothing of the server's files.
+    pub fn resolve_name(
+        &self,
+        runtime: &Runtime,
+        name: &str,
+    ) -> Result<(Plugin, PluginSource), RegistryError> {
+        if check_name(name).is_err() {
+            return Err(RegistryError::NoSuchName);
+        }
+        let installed = self.plugins_dir.join(format!("{name}.wasm"));
+        if installed.is_file() {
+            return Ok((runtime.load_file(&installed)?, PluginSource::Installed(installed)));
+        }
+        match embedded::BUILTINS.iter().find(|(n, _)| *n == name) {
+            Some((name, bytes)) => {
+                let plugin = runtime.load_bytes(bytes, Path::new(&format!("<built-in {name}>")))?;
+                Ok((plugin, PluginSource::Builtin))
+            }
+            None => Err(RegistryError::NoSuchName),
+        }
+    }
+
     /// Validates the component (contract version, linking, `info`) and
-    /// copies it into the data directory under the name it reports.
-    pub fn install(&self, runtime: &Runtime, path: &Path) -> Result<(Plugin, PathBuf), RegistryError> {
+    /// copies it into the data directory under the name it reports. A
+    /// built-in's name is refused; so is an installed plugin's name, unless
+    /// the component is the same one or `replace` says to replace it.
+    pub fn install(
+        &self,
+        runtime: &Runtime,
+        path: &Path,
+        replace: bool,
+    ) -> Result<(Plugin, PathBuf), RegistryError> {
         let plugin = runtime.load_file(path)?;
         let name = plugin.info.name.clone();
+        check_name(&name).map_err(|why| RegistryError::BadName {
+            name: name.clone(),
+            why,
+        })?;
         if Self::builtin_names().contains(&name.as_str()) {
             return Err(RegistryError::NameTaken {
                 name,
-                taken_by: "built in".into(),
+                taken_by: "built in; rename the plugin".into(),
             });
         }
         let target = self.plugins_dir.join(format!("{name}.wasm"));
+        if !replace && target.is_file() {
+            let same = runtime
+                .load_file(&target)
+                .is_ok_and(|p| p.sha256 == plugin.sha256);
+            if same {
+                return Ok((plugin, target));
+            }
+            return Err(RegistryError::NameTaken {
+                name,
+                taken_by: "installed already, from another component; pass --replace to replace it".into(),
+            });
+        }
         let io = |context, source| RegistryError::Io {
             context,
             path: target.clone(),
@@ -190,6 +244,43 @@ impl Registry {
             suggestion: crate::profile::did_you_mean(name, &candidates).map(str::to_string),
             available,
         })
+    }
+}
+
+/// The longest plugin name.
+pub const MAX_NAME_LEN: usize = 64;
+
+/// Whether `name` can name an installed plugin: 1 to [`MAX_NAME_LEN`]
+/// ASCII letters, digits, `-`, `_` and `.`, not starting with `.` (so it is
+/// a plain file name in the plugins folder, and never a path).
+pub fn check_name(name: &str) -> Result<(), &'static str> {
+    if name.is_empty() || name.len() > MAX_NAME_LEN {
+        return Err("a plugin name has 1 to 64 characters");
+    }
+    if name.starts_with('.') {
+        return Err("a plugin name cannot start with `.`");
+    }
+    if !name
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+    {
+        return Err("a plugin name has only ASCII letters, digits, `-`, `_` and `.`");
+    }
+    Ok(())
+}
+
+/// A name as errors show it: at most 64 characters, control characters
+/// escaped.
+fn shorten(name: &str) -> String {
+    let short: String = name
+        .chars()
+        .take(MAX_NAME_LEN)
+        .flat_map(char::escape_default)
+        .collect();
+    if name.chars().count() > MAX_NAME_LEN {
+        format!("{short}…")
+    } else {
+        short
     }
 }
 

@@ -41,7 +41,7 @@ use serde::Serialize;
 
 pub use error::StoreError;
 pub use schema::CURRENT_VERSION as SCHEMA_VERSION;
-pub use studies::{Measured, StudySummary, StudyTrial, Suggested, Told};
+pub use studies::{AskBegun, Committed, Measured, StudySummary, StudyTrial, Suggested, Told};
 
 use crate::profile::{Config, Domain, Profile, RequestLog, Value};
 
@@ -202,25 +202,54 @@ impl Store {
             schema::migrate(&mut conn)?;
             Ok(conn)
         };
-        match open() {
-            Ok(conn) => Ok(Store {
-                conn,
-                path: path.to_path_buf(),
-                histories: HashMap::new(),
-                seen_data_version: i64::MIN,
-                in_batch: false,
-            }),
-            Err(e) => Err(e.at(path)),
+        open().map(|conn| Store::on(conn, path)).map_err(|e| e.at(path))
+    }
+
+    /// Opens an existing, current database for reading only: every write
+    /// through it fails at once (SQLite's `query_only`). The server's
+    /// handlers read through these while all its writes go through one
+    /// connection, so a write never waits on the server's own lock.
+    pub fn open_read_only(path: &Path) -> Result<Store, StoreError> {
+        let open = || {
+            let conn = Connection::open_with_flags(
+                path,
+                rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )?;
+            conn.busy_timeout(BUSY_TIMEOUT)?;
+            let found = schema::version(&conn)?;
+            if found != schema::CURRENT_VERSION {
+                return Err(StoreError::Open {
+                    path: PathBuf::new(),
+                    why: format!(
+                        "its schema version is {found}, not {}: open it for writing once to migrate it",
+                        schema::CURRENT_VERSION
+                    ),
+                });
+            }
+            conn.pragma_update(None, "query_only", true)?;
+            Ok(conn)
+        };
+        open().map(|conn| Store::on(conn, path)).map_err(|e| e.at(path))
+    }
+
+    /// A store on an opened connection, with nothing cached yet.
+    fn on(conn: Connection, path: &Path) -> Store {
+        Store {
+            conn,
+            path: path.to_path_buf(),
+            histories: HashMap::new(),
+            seen_data_version: i64::MIN,
+            in_batch: false,
         }
     }
 
-    /// The file this store was opened from.
     /// Takes and releases the write lock: whether this database can be
     /// written now (health checks).
     pub fn ping_write(&mut self) -> Result<(), StoreError> {
         self.write(|_| Ok(()))
     }
 
+    /// The file this store was opened from.
     pub fn path(&self) -> &Path {
         &self.path
     }

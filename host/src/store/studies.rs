@@ -56,6 +56,63 @@ pub type Measured = (Config, Vec<(String, f64)>);
 /// the call, or the reason it failed (which fails one trial, not the study).
 pub type Suggested = Result<Vec<(Config, u64)>, String>;
 
+/// How many times an ask starts over when other connections keep adding
+/// trials while it suggests, before it gives up.
+const MOST_ASK_ATTEMPTS: usize = 16;
+
+/// What [`Store::ask_begin`] found: stale trials handed out again, how many
+/// new ones are still wanted, and the number the first of them gets.
+#[derive(Debug)]
+pub struct AskBegun {
+    pub stale: Vec<StudyTrial>,
+    pub wanted: u32,
+    pub next: u32,
+}
+
+/// What [`Store::ask_commit`] did.
+#[derive(Debug)]
+pub enum Committed {
+    /// The new trials, as stored.
+    Stored(Vec<StudyTrial>),
+    /// Another connection added trials since the ask began: nothing was
+    /// written.
+    HistoryChanged,
+}
+
+/// Forgets every cached history when another connection has committed
+/// since this one last looked (SQLite's `data_version`).
+fn refresh_cache(
+    tx: &rusqlite::Connection,
+    cache: &mut std::collections::HashMap<i64, Vec<StudyTrial>>,
+    seen: &mut i64,
+) -> Result<(), StoreError> {
+    let version: i64 = tx.query_row("PRAGMA data_version", [], |r| r.get(0))?;
+    if version != *seen {
+        cache.clear();
+        *seen = version;
+    }
+    Ok(())
+}
+
+/// The study's history from the cache, loaded first if missing.
+fn load_history<'c>(
+    tx: &rusqlite::Connection,
+    cache: &'c mut std::collections::HashMap<i64, Vec<StudyTrial>>,
+    study_id: i64,
+) -> Result<&'c [StudyTrial], StoreError> {
+    let history = match cache.entry(study_id) {
+        std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+        std::collections::hash_map::Entry::Vacant(e) => {
+            let mut stmt = tx.prepare(&format!("{TRIAL} WHERE study_id = ?1 ORDER BY number"))?;
+            let loaded: Vec<StudyTrial> = stmt
+                .query_map([study_id], trial_from_row)?
+                .collect::<Result<_, _>>()?;
+            e.insert(loaded)
+        }
+    };
+    Ok(history)
+}
+
 fn state_name(state: TrialState) -> &'static str {
     match state {
         TrialState::Complete => "complete",
@@ -246,30 +303,67 @@ impl Store {
         })
     }
 
-    /// Hands out `count` trials in one transaction: first running trials
-    /// whose heartbeat is older than `stale_after` (asked again), then new
-    /// ones from `suggest(history, first_new_number, how_many)`. A failed
-    /// suggest is stored as one failed trial with its reason. Concurrent
-    /// askers are serialized by the transaction, so no trial is handed out
-    /// twice and no number is used twice.
+    /// Hands out `count` trials: first running trials whose heartbeat is
+    /// older than `stale_after` (asked again), then new ones from
+    /// `suggest(history, first_new_number, how_many)`. A failed suggest is
+    /// stored as one failed trial with its reason.
+    ///
+    /// `suggest` runs outside any transaction (a strategy call can take
+    /// seconds, and no other writer may wait on it): the ask is
+    /// [`Store::ask_begin`], the call, then [`Store::ask_commit`], which
+    /// refuses the suggestion if another connection added trials meanwhile;
+    /// then the ask starts over on the new history. So no trial is handed out
+    /// twice, no number is used twice, and every configuration was suggested
+    /// with the history it is stored after.
     pub fn ask(
         &mut self,
         study_id: i64,
         count: u32,
         stale_after: Duration,
-        suggest: impl FnOnce(&[StudyTrial], u32, u32) -> Suggested,
+        mut suggest: impl FnMut(&[StudyTrial], u32, u32) -> Suggested,
     ) -> Result<Vec<StudyTrial>, StoreError> {
+        let mut handed = Vec::new();
+        for _ in 0..MOST_ASK_ATTEMPTS {
+            let begun = self.ask_begin(study_id, count - handed.len() as u32, stale_after)?;
+            handed.extend(begun.stale);
+            if begun.wanted == 0 {
+                return Ok(handed);
+            }
+            let suggested = suggest(self.cached_history(study_id), begun.next, begun.wanted);
+            match self.ask_commit(study_id, begun.next, suggested)? {
+                Committed::Stored(new) => {
+                    handed.extend(new);
+                    return Ok(handed);
+                }
+                Committed::HistoryChanged => continue,
+            }
+        }
+        Err(invalid(
+            "study",
+            format!(
+                "other workers kept adding trials while this ask was suggesting ({MOST_ASK_ATTEMPTS} attempts); \
+                 ask again"
+            ),
+        ))
+    }
+
+    /// The first step of an ask, one short write transaction: hands out up
+    /// to `count` stale trials again (their heartbeat is renewed, so no
+    /// other asker takes them), and loads the study's history into this
+    /// connection's cache (see [`Store::cached_history`]) for the
+    /// suggestion of the rest.
+    pub fn ask_begin(
+        &mut self,
+        study_id: i64,
+        count: u32,
+        stale_after: Duration,
+    ) -> Result<AskBegun, StoreError> {
         let now = now_ms();
         let stale_before = now - stale_after.as_millis() as i64;
         let mut cache = std::mem::take(&mut self.histories);
         let mut seen = self.seen_data_version;
-        let asked = self.write(|tx| {
-            // Another connection's commit makes every cached history suspect.
-            let version: i64 = tx.query_row("PRAGMA data_version", [], |r| r.get(0))?;
-            if version != seen {
-                cache.clear();
-                seen = version;
-            }
+        let begun = self.write(|tx| {
+            refresh_cache(tx, &mut cache, &mut seen)?;
             let mut stmt = tx.prepare(&format!(
                 "{TRIAL} WHERE study_id = ?1 AND state = 'running' AND heartbeat_ms < ?2 ORDER BY number LIMIT ?3"
             ))?;
@@ -282,27 +376,57 @@ impl Store {
                     params![study_id, t.number, now],
                 )?;
             }
-            let mut handed = stale;
-            let wanted = count.saturating_sub(handed.len() as u32);
-            if wanted == 0 {
-                return Ok(handed);
-            }
-            let history = match cache.entry(study_id) {
-                std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
-                std::collections::hash_map::Entry::Vacant(e) => {
-                    let mut stmt = tx.prepare(&format!("{TRIAL} WHERE study_id = ?1 ORDER BY number"))?;
-                    let loaded: Vec<StudyTrial> =
-                        stmt.query_map([study_id], trial_from_row)?.collect::<Result<_, _>>()?;
-                    e.insert(loaded)
-                }
-            };
+            let wanted = count.saturating_sub(stale.len() as u32);
+            let history = load_history(tx, &mut cache, study_id)?;
             let next = history.last().map_or(0, |t| t.number + 1);
-            let new: Vec<(Config, Option<u64>, TrialState, Option<String>)> = match suggest(history, next, wanted) {
+            Ok(AskBegun { stale, wanted, next })
+        });
+        if begun.is_err() {
+            cache.remove(&study_id);
+        }
+        self.histories = cache;
+        self.seen_data_version = seen;
+        begun
+    }
+
+    /// The study's history as [`Store::ask_begin`] last loaded it, with the
+    /// trials this connection has written since (empty if not loaded).
+    pub fn cached_history(&self, study_id: i64) -> &[StudyTrial] {
+        self.histories.get(&study_id).map_or(&[], Vec::as_slice)
+    }
+
+    /// The last step of an ask: stores what `suggest` produced as trials
+    /// `next`, `next + 1`, ... in one write transaction, unless another
+    /// connection added trials since [`Store::ask_begin`] (then nothing is
+    /// written and the ask must begin again: the suggestion was made
+    /// without those trials).
+    pub fn ask_commit(
+        &mut self,
+        study_id: i64,
+        next: u32,
+        suggested: Suggested,
+    ) -> Result<Committed, StoreError> {
+        let now = now_ms();
+        let mut cache = std::mem::take(&mut self.histories);
+        let mut seen = self.seen_data_version;
+        let committed = self.write(|tx| {
+            let stored_next: u32 = tx.query_row(
+                "SELECT COALESCE(MAX(number) + 1, 0) FROM study_trials WHERE study_id = ?1",
+                [study_id],
+                |r| r.get(0),
+            )?;
+            if stored_next != next {
+                return Ok(Committed::HistoryChanged);
+            }
+            // Trials told by others since the ask began: the cache is stale.
+            refresh_cache(tx, &mut cache, &mut seen)?;
+            let new: Vec<(Config, Option<u64>, TrialState, Option<String>)> = match suggested {
                 Ok(configs) => {
                     configs.into_iter().map(|(c, fuel)| (c, Some(fuel), TrialState::Running, None)).collect()
                 }
                 Err(reason) => vec![(Vec::new(), None, TrialState::Failed, Some(reason))],
             };
+            let mut stored = Vec::with_capacity(new.len());
             for (i, (config, fuel, state, reason)) in new.into_iter().enumerate() {
                 let number = next + i as u32;
                 let config_json = serde_json::to_string(&config).map_err(|e| invalid("config", e.to_string()))?;
@@ -312,20 +436,28 @@ impl Store {
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, CASE WHEN ?8 THEN strftime('%Y-%m-%dT%H:%M:%fZ', 'now') END)",
                     params![study_id, number, config_json, state_name(state), reason, fuel.map(|f| f as i64), now, finished.is_some()],
                 )?;
-                let trial =
-                    tx.query_row(&format!("{TRIAL} WHERE study_id = ?1 AND number = ?2"), params![study_id, number], trial_from_row)?;
-                history.push(trial.clone());
-                handed.push(trial);
+                stored.push(tx.query_row(
+                    &format!("{TRIAL} WHERE study_id = ?1 AND number = ?2"),
+                    params![study_id, number],
+                    trial_from_row,
+                )?);
             }
-            Ok(handed)
+            if let Some(history) = cache.get_mut(&study_id) {
+                if history.last().map_or(0, |t| t.number + 1) == next {
+                    history.extend(stored.iter().cloned());
+                } else {
+                    cache.remove(&study_id);
+                }
+            }
+            Ok(Committed::Stored(stored))
         });
-        if asked.is_err() {
+        if committed.is_err() {
             // The transaction rolled back: what was appended is not on disk.
             cache.remove(&study_id);
         }
         self.histories = cache;
         self.seen_data_version = seen;
-        asked
+        committed
     }
 
     /// Records a trial's outcome. Only a running trial can be told; telling

@@ -581,7 +581,7 @@ fn a_cached_history_sees_what_another_connection_wrote() {
     let stale = std::time::Duration::from_secs(3600);
     fn suggest_one(
         seen: &mut usize,
-    ) -> impl FnOnce(&[crate::store::StudyTrial], u32, u32) -> crate::store::Suggested + '_ {
+    ) -> impl FnMut(&[crate::store::StudyTrial], u32, u32) -> crate::store::Suggested + '_ {
         move |history, _next, _count| {
             *seen = history.len();
             Ok(vec![(config(0.5, "small"), 1)])
@@ -610,4 +610,48 @@ fn a_cached_history_sees_what_another_connection_wrote() {
     assert_eq!(history.len(), 3);
     assert_eq!(history[2].state, crate::profile::TrialState::Complete);
     assert_eq!(history[2].metrics, vec![("quality".to_string(), 0.9)]);
+}
+
+/// The strategy call of an ask runs outside any transaction: another
+/// connection writes meanwhile without waiting, and when it added trials
+/// the ask starts over with them, so no number is used twice.
+#[test]
+fn an_ask_suggests_outside_the_write_lock_and_starts_over_on_new_trials() {
+    let (_dir, path) = temp();
+    let mut a = Store::open(&path).unwrap();
+    a.import_profile(&profile("chat"), "h1", "chat.toml").unwrap();
+    let study = a.create_study("s", "chat", "random", 1).unwrap();
+    let stale = std::time::Duration::from_secs(3600);
+    let mut calls = Vec::new();
+    let asked = a
+        .ask(
+            study.id,
+            1,
+            stale,
+            |history: &[crate::store::StudyTrial], next, _| {
+                calls.push((history.len(), next));
+                if calls.len() == 1 {
+                    // While A's strategy runs, B (which would give up after
+                    // 100 ms of waiting for a lock) adds a trial.
+                    let mut b =
+                        Store::open_with_busy_timeout(&path, std::time::Duration::from_millis(100)).unwrap();
+                    b.ask(study.id, 1, stale, |_: &[crate::store::StudyTrial], _, _| {
+                        Ok(vec![(config(0.1, "small"), 1)])
+                    })
+                    .expect("no lock is held during A's suggest");
+                }
+                Ok(vec![(config(0.5, "small"), 1)])
+            },
+        )
+        .unwrap();
+    assert_eq!(calls, vec![(0, 0), (1, 1)], "A asked again with B's trial");
+    assert_eq!(asked.len(), 1);
+    assert_eq!(asked[0].number, 1);
+    let numbers: Vec<u32> = a
+        .study_trials(study.id)
+        .unwrap()
+        .iter()
+        .map(|t| t.number)
+        .collect();
+    assert_eq!(numbers, vec![0, 1]);
 }

@@ -68,22 +68,69 @@ pub fn suggester<'a>(
     study: &'a StudySummary,
     limits: &'a Limits,
     input: &'a mut StudyInput,
-) -> impl FnOnce(&[StudyTrial], u32, u32) -> Suggested + 'a {
+) -> impl FnMut(&[StudyTrial], u32, u32) -> Suggested + 'a {
     move |history, next, count| {
-        input.update(profile, history, |t| TrialRef {
-            number: t.number,
-            config: &t.config,
-            metrics: &t.metrics,
-            state: t.state,
-        });
-        let seed = seed_for(study.seed, next);
-        match runtime.suggest_study(plugin, input, count, seed, limits) {
-            Ok(called) if called.value.is_empty() => Err(format!(
+        update_input(input, profile, history);
+        suggest(runtime, plugin, study.seed, limits, input, next, count).0
+    }
+}
+
+/// Brings a study's kept `suggest` input up to `history`.
+pub fn update_input(input: &mut StudyInput, profile: &Profile, history: &[StudyTrial]) {
+    input.update(profile, history, |t| TrialRef {
+        number: t.number,
+        config: &t.config,
+        metrics: &t.metrics,
+        state: t.state,
+    });
+}
+
+/// What one `suggest` call for a study cost and how it ended, for metrics
+/// and the activity log.
+#[derive(Debug, Clone)]
+pub struct SuggestCall {
+    pub fuel: u64,
+    /// The failure, `(kind, message)`, when the call failed.
+    pub failure: Option<(String, String)>,
+}
+
+/// Asks the strategy for trials `next..next + count` of a study whose
+/// input is up to date: the configurations with the call's fuel, or the
+/// reason of one failed trial, and what the call cost.
+pub fn suggest(
+    runtime: &Runtime,
+    plugin: &Plugin,
+    study_seed: u64,
+    limits: &Limits,
+    input: &StudyInput,
+    next: u32,
+    count: u32,
+) -> (Suggested, SuggestCall) {
+    let seed = seed_for(study_seed, next);
+    match runtime.suggest_study(plugin, input, count, seed, limits) {
+        Ok(called) if called.value.is_empty() => {
+            let reason = format!(
                 "{EXHAUSTED}: `{}` had no untried configuration to suggest",
                 plugin.info.name
-            )),
-            Ok(called) => Ok(called.value.into_iter().map(|c| (c, called.usage.fuel)).collect()),
-            Err(failure) => Err(format!("`{}` failed: {}", plugin.info.name, failure.error)),
+            );
+            let call = SuggestCall {
+                fuel: called.usage.fuel,
+                failure: None,
+            };
+            (Err(reason), call)
+        }
+        Ok(called) => {
+            let fuel = called.usage.fuel;
+            let configs = called.value.into_iter().map(|c| (c, fuel)).collect();
+            (Ok(configs), SuggestCall { fuel, failure: None })
+        }
+        Err(failure) => {
+            let reason = format!("`{}` failed: {}", plugin.info.name, failure.error);
+            let call = SuggestCall {
+                fuel: failure.usage.fuel,
+                failure: Some((failure.error.kind().to_string(), reason.clone())),
+            };
+            (Err(reason), call)
         }
     }
 }
@@ -94,7 +141,7 @@ pub fn run_batch(
     study: &StudySummary,
     count: u32,
     stale_after: Duration,
-    suggest: impl FnOnce(&[StudyTrial], u32, u32) -> Suggested,
+    suggest: impl FnMut(&[StudyTrial], u32, u32) -> Suggested,
     evaluator: &(dyn Evaluator + Sync),
 ) -> Result<Vec<StudyTrial>, StoreError> {
     let asked = store.ask(study.id, count, stale_after, suggest)?;
