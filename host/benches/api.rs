@@ -195,7 +195,7 @@ const MIXED_ROUTES: [(&str, &str, &str, &str); 4] = [
         "POST /cost-reduction",
         "POST",
         "/api/v1/cost-reduction/code-review",
-        "",
+        "{}",
     ),
     (
         "PUT /config",
@@ -239,6 +239,7 @@ fn mixed_load(root: &Path, port: u16, setup: &mut Connection) -> serde_json::Val
             std::thread::spawn(move || {
                 let mut conn = Connection::open(port);
                 let mut answers: Vec<(&'static str, u16, Duration)> = Vec::new();
+                let mut first_errors: Vec<(&'static str, u16, String)> = Vec::new();
                 while !stop.load(Ordering::Relaxed) {
                     let mut record = |label, status, started: Instant| {
                         if measuring.load(Ordering::Relaxed) {
@@ -262,11 +263,14 @@ fn mixed_load(root: &Path, port: u16, setup: &mut Connection) -> serde_json::Val
                     } else {
                         let (label, method, path, body) = MIXED_ROUTES[(i - MIXED_ASK_TELL_CLIENTS) / 2];
                         let started = Instant::now();
-                        let (status, _) = conn.send(method, path, body);
+                        let (status, answer) = conn.send(method, path, body);
                         record(label, status, started);
+                        if !(200..300).contains(&status) && !first_errors.iter().any(|(l, ..)| *l == label) {
+                            first_errors.push((label, status, answer.chars().take(200).collect()));
+                        }
                     }
                 }
-                answers
+                (answers, first_errors)
             })
         })
         .collect();
@@ -276,8 +280,13 @@ fn mixed_load(root: &Path, port: u16, setup: &mut Connection) -> serde_json::Val
     measuring.store(false, Ordering::Relaxed);
     stop.store(true, Ordering::Relaxed);
     let mut by_route: std::collections::BTreeMap<&str, Answers> = Default::default();
+    let mut first_errors: std::collections::BTreeMap<&str, (u16, String)> = Default::default();
     for h in handles {
-        for (label, status, took) in h.join().expect("client") {
+        let (answers, errors) = h.join().expect("client");
+        for (label, status, body) in errors {
+            first_errors.entry(label).or_insert((status, body));
+        }
+        for (label, status, took) in answers {
             let answers = by_route.entry(label).or_default();
             answers.latencies.push(took);
             match status {
@@ -318,6 +327,9 @@ fn mixed_load(root: &Path, port: u16, setup: &mut Connection) -> serde_json::Val
             "endpoint": label, "answers": total, "ok": answers.ok, "busy_503": answers.busy,
             "other_errors": answers.other, "p50_ms": at(0.5), "p99_ms": at(0.99),
         }));
+    }
+    for (label, (status, body)) in &first_errors {
+        println!("first error of {label}: {status} {body}");
     }
     serde_json::Value::Array(rows)
 }

@@ -28,7 +28,7 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 
 use super::problem::Problem;
-use super::state::{Admission, AppState};
+use super::state::AppState;
 use crate::runtime::{Limits, StudyInput};
 use crate::store::{Committed, Store, StudySummary, StudyTrial};
 use crate::study;
@@ -163,23 +163,25 @@ async fn ask_group(state: &Arc<AppState>, key: &GroupKey, count: u32) -> Result<
         let Some(input) = input else {
             return Ok(handed);
         };
+        // Not in the work queue: an ask's suggest takes milliseconds and
+        // must not wait behind seconds-long recommendations and benchmarks
+        // (asks starved there under a mixed load); at most one runs per
+        // study, so their number is bounded by the studies being asked.
         let (suggested, input) = {
-            let shared = Arc::clone(state);
+            let state = Arc::clone(state);
             let (strategy, seed) = (study.strategy.clone(), study.seed);
-            state
-                .work
-                .run(Admission::Always, move || {
-                    let state = shared;
-                    let plugin = state.plugin(&strategy)?;
-                    let wall_clock = (std::time::SystemTime::now(), std::time::Instant::now());
-                    let limits = Limits::default();
-                    let (suggested, call) =
-                        study::suggest(&state.runtime, &plugin, seed, &limits, &input, next, wanted);
-                    record_call(&state, &plugin.info.name, wall_clock, &call);
-                    anyhow::Ok((suggested, input))
-                })
-                .await?
-                .map_err(Problem::from)?
+            tokio::task::spawn_blocking(move || {
+                let plugin = state.plugin(&strategy)?;
+                let wall_clock = (std::time::SystemTime::now(), std::time::Instant::now());
+                let limits = Limits::default();
+                let (suggested, call) =
+                    study::suggest(&state.runtime, &plugin, seed, &limits, &input, next, wanted);
+                record_call(&state, &plugin.info.name, wall_clock, &call);
+                anyhow::Ok((suggested, input))
+            })
+            .await
+            .map_err(|e| Problem::from(anyhow::anyhow!("the ask's worker failed: {e}")))?
+            .map_err(Problem::from)?
         };
         let kept = (study.id, study.profile_id);
         let committed = state

@@ -245,7 +245,7 @@ impl AppState {
     ) -> Result<T, Problem> {
         let state = Arc::clone(self);
         self.work
-            .run(Admission::Bounded, move || {
+            .run(move || {
                 let store = Store::open_read_only(&state.db)?;
                 work(&state, &store)
             })
@@ -285,16 +285,6 @@ impl TimedOut {
     }
 }
 
-/// Whether work may be refused when the queue is full.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Admission {
-    /// Refused with 503 when [`WorkQueue::most_waiting`] requests wait.
-    Bounded,
-    /// Always queued: asks, whose number waiting is bounded by the number
-    /// of studies (one group per study at a time, see `asks`).
-    Always,
-}
-
 /// CPU-bound work (strategy calls, benchmarks): one call per core at a
 /// time, and at most `most_waiting` requests waiting for a core.
 pub struct WorkQueue {
@@ -323,13 +313,12 @@ impl WorkQueue {
     /// request never frees a core that is still busy.
     pub async fn run<T: Send + 'static>(
         &self,
-        admission: Admission,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, Problem> {
         let waiting = self.waiting.fetch_add(1, Ordering::SeqCst);
         let _queued = Queued(&self.waiting, &self.waiting_gauge);
         self.waiting_gauge.inc();
-        if admission == Admission::Bounded && waiting >= self.most_waiting {
+        if waiting >= self.most_waiting {
             return Err(Problem::busy(
                 format!(
                     "{} strategy or benchmark requests are already waiting for a core; try again shortly",
