@@ -8,7 +8,8 @@
 //!   at several sizes. Loading it once took cubic time (2,000 lines 11 s,
 //!   4,000 lines 97 s); now each size takes time in proportion to its lines,
 //!   and a log with more keys than a data file may have (1,024 columns) is
-//!   refused at the first line beyond, the rest still read.
+//!   refused at the first line beyond, the rest still read. A load over
+//!   [`WIDE_BOUND_PER_LINE`] per line fails the benchmark.
 //! * `labels`: a choice knob with many labels and 10,000 observations
 //!   naming them (200,000 labels once took 20 s).
 //!
@@ -145,7 +146,20 @@ fn wide(lines: usize) {
         log.len() as f64 / 1e3,
         show(elapsed)
     );
+    // The time bound: a regression to super-linear loading (4,000 lines
+    // once took 97 s) fails the benchmark instead of only slowing it.
+    assert!(
+        elapsed <= WIDE_BOUND_PER_LINE * lines as u32,
+        "{lines} wide lines took {}, over the bound of {} ({} per line)",
+        show(elapsed),
+        show(WIDE_BOUND_PER_LINE * lines as u32),
+        show(WIDE_BOUND_PER_LINE)
+    );
 }
+
+/// The most a wide JSON Lines line may take to load: 100 µs, about 50×
+/// what it takes (32,000 lines in 38-55 ms on the 2-core machine).
+const WIDE_BOUND_PER_LINE: Duration = Duration::from_micros(100);
 
 /// A choice knob of `labels` labels, and observations naming spread-out
 /// labels (each one looked up in the domain).

@@ -21,8 +21,8 @@ Commands:
   test            build plugins, then fmt --check, clippy -D warnings and every test,
                   then every fuzz target for 15 s (see fuzz)
   fuzz [SECONDS]  build plugins; every fuzz target in fuzz/ for SECONDS each (default
-                  60) with cargo-fuzz (installed when missing), on the nightly
-                  toolchain if there is one; crashes go to target/fuzz/artifacts/
+                  60), libFuzzer with coverage of the workspace's own crates;
+                  crashes go to target/fuzz/artifacts/
   bench           build plugins, then run the runtime and data benchmarks
   bench-tuning    build plugins; aiopt TPE against Optuna (venv in target/bench-venv):
                   time per suggest, sample efficiency, hypervolume
@@ -34,6 +34,9 @@ Commands:
 ";
 
 fn main() -> Result<()> {
+    if std::env::var_os(FUZZ_WRAPPER_ENV).is_some() {
+        return rustc_for_fuzzing(std::env::args_os().skip(1));
+    }
     let task = std::env::args().nth(1).unwrap_or_default();
     let root = workspace_root();
     std::env::set_current_dir(&root)?;
@@ -212,6 +215,9 @@ fn test(root: &Path) -> Result<()> {
     install_browser()?;
     run(cargo(root).args(["fmt", "--all", "--check"]))?;
     run(cargo(root).args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))?;
+    // The whole workspace, fuzz targets included (they have no tests), so
+    // that features are unified as in `fuzz`'s build, which then reuses
+    // every dependency built here.
     run(cargo(root).args(["test", "--release", "--workspace"]))?;
     fuzz(root, FUZZ_SECONDS_IN_TEST)
 }
@@ -382,22 +388,17 @@ const EXAMPLES: [&str; 4] = [
 /// Runs every fuzz target for `seconds` each; a crash fails the task and
 /// leaves its input in `target/fuzz/artifacts/TARGET/`.
 ///
-/// The build is separate from the workspace's (coverage instrumentation,
-/// its own target dir `target/fuzz`), and rebuilds wasmtime, which the
-/// host links. No sanitizer: the code under test is safe Rust (TOML, CSV,
-/// JSON and HTTP parsing), whose failures are panics, hangs and runaway
-/// memory, which libFuzzer catches without one; AddressSanitizer would
-/// need the nightly toolchain and slow the build and every execution. 16
-/// codegen units instead of cargo-fuzz's 1: a faster build (cargo-fuzz's
-/// own advice) for somewhat slower executions.
+/// The targets are a member of the workspace, built in its release profile
+/// and target dir with `RUSTC_WORKSPACE_WRAPPER` pointing at this xtask
+/// (see [`rustc_for_fuzzing`]): only the workspace's own crates (the host
+/// and the targets) get libFuzzer's coverage instrumentation, so every
+/// dependency, wasmtime included, is the one the release build already
+/// compiled (cargo-fuzz instruments everything, which rebuilt all of them:
+/// 8 of CI's 20 minutes). No sanitizer: the code under test is safe Rust
+/// (TOML, CSV, JSON and HTTP parsing), whose failures are panics, hangs and
+/// runaway memory, which libFuzzer catches without one. The host's rlib is
+/// rebuilt instrumented here and plainly by the next ordinary build.
 fn fuzz(root: &Path, seconds: u64) -> Result<()> {
-    let cargo_fuzz_present = fuzz_cargo()
-        .args(["fuzz", "--version"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !cargo_fuzz_present {
-        run(Command::new("cargo").args(["install", "cargo-fuzz", "--locked"]))?;
-    }
     let out = root.join("target/fuzz");
     let seeds = out.join("seeds");
     write_seeds(root, &seeds)?;
@@ -405,27 +406,16 @@ fn fuzz(root: &Path, seconds: u64) -> Result<()> {
     let _ = std::fs::remove_dir_all(&scratch);
     std::fs::create_dir_all(&scratch)?;
     let started = Instant::now();
-    let mut build = fuzz_cargo();
-    build
-        .args(["fuzz", "build", "--fuzz-dir", "fuzz", "--target-dir"])
-        .arg(&out)
-        .args(["--sanitizer", "none", "--codegen-units", "16"]);
-    run(&mut build)?;
+    let xtask = std::env::current_exe().context("cannot find the xtask binary")?;
+    run(cargo(root)
+        .args(["build", "--release", "-p", "aiopt-fuzz", "--bins"])
+        .env("RUSTC_WORKSPACE_WRAPPER", &xtask)
+        .env(FUZZ_WRAPPER_ENV, "1"))?;
     eprintln!(
         "xtask fuzz: targets built in {:.0} s",
         started.elapsed().as_secs_f64()
     );
-    // The binaries themselves rather than `cargo fuzz run`, which would
-    // check (and maybe redo) the build before each target.
-    let host = Command::new("rustc")
-        .arg("-vV")
-        .output()
-        .context("cannot run rustc -vV")?;
-    let host = String::from_utf8_lossy(&host.stdout)
-        .lines()
-        .find_map(|l| l.strip_prefix("host: ").map(str::to_string))
-        .context("rustc -vV names no host")?;
-    let binaries = out.join(host).join("release");
+    let binaries = root.join("target/release");
     for target in FUZZ_TARGETS {
         let corpus = out.join("corpus").join(target);
         let artifacts = out.join("artifacts").join(target);
@@ -455,27 +445,45 @@ fn fuzz(root: &Path, seconds: u64) -> Result<()> {
     Ok(())
 }
 
-/// `cargo +nightly` through rustup's proxy (not `$CARGO`, which is the
-/// toolchain xtask runs on) when a nightly toolchain is installed, else
-/// plain `cargo`: without a sanitizer cargo-fuzz needs no nightly feature,
-/// and a new machine has only the stable toolchain. With the plugins'
-/// folder for the host's build script.
-fn fuzz_cargo() -> Command {
-    let nightly = Command::new("rustup")
-        .args(["toolchain", "list"])
-        .output()
-        .is_ok_and(|o| {
-            String::from_utf8_lossy(&o.stdout)
-                .lines()
-                .any(|l| l.starts_with("nightly"))
-        });
-    let mut cmd = Command::new("cargo");
-    if nightly {
-        cmd.arg("+nightly").env_remove("RUSTUP_TOOLCHAIN");
+/// Set (to anything) when cargo runs this xtask as the workspace's rustc
+/// wrapper for the fuzz build.
+const FUZZ_WRAPPER_ENV: &str = "AIOPT_XTASK_FUZZ_RUSTC";
+
+/// The flags cargo-fuzz gives rustc for libFuzzer without a sanitizer
+/// (coverage counters, comparison tracing, `cfg(fuzzing)`), plus debug
+/// assertions and overflow checks, which turn silent bugs into findings.
+const FUZZ_RUSTC_FLAGS: &[&str] = &[
+    "-Cpasses=sancov-module",
+    "-Cllvm-args=-sanitizer-coverage-level=4",
+    "-Cllvm-args=-sanitizer-coverage-inline-8bit-counters",
+    "-Cllvm-args=-sanitizer-coverage-pc-table",
+    "-Cllvm-args=-sanitizer-coverage-trace-compares",
+    "--cfg",
+    "fuzzing",
+    "-Cdebug-assertions",
+    "-Coverflow-checks",
+];
+
+/// As `RUSTC_WORKSPACE_WRAPPER`: runs `rustc ARGS...` (cargo passes the
+/// compiler first) with [`FUZZ_RUSTC_FLAGS`] added to the crates' own
+/// compilations (not to build scripts or cargo's `-vV` probes), and exits
+/// as it did.
+fn rustc_for_fuzzing(mut args: impl Iterator<Item = std::ffi::OsString>) -> Result<()> {
+    let rustc = args.next().context("cargo passes the compiler to its wrapper")?;
+    let args: Vec<std::ffi::OsString> = args.collect();
+    let mut cmd = Command::new(rustc);
+    cmd.args(&args);
+    // Only crates that end up in the fuzz binaries: not build scripts,
+    // which run on their own without libFuzzer's runtime.
+    let crate_name = args
+        .iter()
+        .position(|a| a == "--crate-name")
+        .and_then(|i| args.get(i + 1));
+    if crate_name.is_some_and(|name| name != "build_script_build") {
+        cmd.args(FUZZ_RUSTC_FLAGS);
     }
-    let root = workspace_root();
-    cmd.current_dir(&root).env("AIOPT_PLUGIN_DIR", plugin_dir(&root));
-    cmd
+    let status = cmd.status().context("cannot run rustc")?;
+    std::process::exit(status.code().unwrap_or(1));
 }
 
 /// Seed inputs made from the bundled examples, so each target starts from
